@@ -1,0 +1,251 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Catalog } from '../catalog/catalog';
+import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
+import { indexRoot } from '../pipeline/indexer';
+import { searchCatalog, type SearchResult } from '../search/search';
+import { ModelResolver } from '../models/resolver';
+import { ProgressBar } from './progress-bar';
+import { VERSION } from '../version';
+import { runDoctor } from './doctor';
+
+class UsageError extends Error {}
+
+const HELP = `loupe ${VERSION}: find and organise the images in your folders, locally.
+
+Usage:
+  loupe index <dir> [--exclude GLOB]... [--no-gitignore] [--concurrency N] [--json]
+  loupe status <dir> [--json]
+  loupe search <dir> <query> [--json] [--limit N]
+  loupe search <dir> --queries <file> --json     one query per line in, one JSON line per query out
+  loupe models list | fetch [ID...] | verify [ID...]
+  loupe doctor [dir]
+
+Query filters: folder:NAME path:TEXT ext:png camera:canon date:2017 date:2017-11..2018 after:2017-05 before:2019
+Environment: LOUPE_MODELS_DIR (models folder checked first), LOUPE_CACHE_DIR (cache for models and read-only roots).`;
+
+function rootArg(value: string | undefined): string {
+  if (!value) throw new UsageError('missing <dir>');
+  const root = resolve(value);
+  if (!existsSync(root)) throw new Error(`${value}: no such folder`);
+  if (!statSync(root).isDirectory()) throw new Error(`${value}: not a folder`);
+  return root;
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function withCatalog<T>(root: string, fn: (catalog: Catalog) => Promise<T>): Promise<T> {
+  const catalog = await Catalog.open(root);
+  try {
+    return await fn(catalog);
+  } finally {
+    catalog.close();
+  }
+}
+
+async function cmdIndex(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      exclude: { type: 'string', multiple: true },
+      'no-gitignore': { type: 'boolean' },
+      concurrency: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const root = rootArg(positionals[0]);
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\ncancelling: finishing the images in flight (Ctrl-C again to stop now)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const bar = new ProgressBar();
+  return withCatalog(root, async (catalog) => {
+    const summary = await indexRoot(catalog, {
+      excludes: values.exclude ?? DEFAULT_EXCLUDES,
+      gitignore: !values['no-gitignore'],
+      concurrency: values.concurrency ? Number(values.concurrency) : undefined,
+      signal: controller.signal,
+      onProgress: values.json ? undefined : (p) => bar.update(p),
+    });
+    bar.finish();
+    const status = await catalog.summary(0);
+    if (values.json) {
+      print(JSON.stringify({ root, ...summary, catalog: { images: status.ok, errors: status.errors, pending: status.pending } }));
+    } else {
+      const s = summary.scan;
+      print(
+        `${summary.cancelled ? 'Cancelled' : 'Indexed'} ${root}: ${status.ok} images, ${status.errors} errors` +
+          `${status.pending ? `, ${status.pending} still pending` : ''}`,
+      );
+      print(
+        `  this run: ${summary.processed} processed (${summary.failed} failed) in ${(summary.durationMs / 1000).toFixed(1)}s, ` +
+          `${summary.imagesPerSecond.toFixed(1)} images/s; scan ${(s.durationMs / 1000).toFixed(2)}s: ` +
+          `${s.added} new, ${s.changed} changed, ${s.moved} moved, ${s.removed} removed, ${s.unchanged} unchanged`,
+      );
+      if (status.errors) print(`  run "loupe status ${positionals[0]}" to see the errors`);
+    }
+    return summary.cancelled ? 130 : 0;
+  });
+}
+
+async function cmdStatus(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const root = rootArg(positionals[0]);
+  return withCatalog(root, async (catalog) => {
+    const s = await catalog.summary();
+    if (values.json) {
+      print(JSON.stringify({ root, catalog: catalog.dbPath, ...s }));
+      return 0;
+    }
+    print(`${root}`);
+    print(`  catalog: ${catalog.dbPath}`);
+    print(`  images: ${s.ok} indexed, ${s.pending} pending, ${s.errors} with errors`);
+    const formats = Object.entries(s.byFormat).map(([f, n]) => `${f} ${n}`).join(', ');
+    if (formats) print(`  formats: ${formats}`);
+    if (s.failures.length) {
+      print(`  errors:`);
+      for (const f of s.failures) print(`    ${f.relPath}: ${f.message} [${f.code}]`);
+    }
+    return 0;
+  });
+}
+
+function printHuman(result: SearchResult): void {
+  if (result.warnings.length) for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (result.items.length === 0) {
+    print(`no images match "${result.query}"`);
+    return;
+  }
+  for (const hit of result.items) {
+    const why = hit.reasons.map((r) => r.text).join('; ');
+    print(`${hit.score.toFixed(3)}  ${hit.relPath}${why ? `  (${why})` : ''}`);
+  }
+  if (result.total > result.items.length) print(`... ${result.total - result.items.length} more`);
+}
+
+async function cmdSearch(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, limit: { type: 'string' }, queries: { type: 'string' } },
+  });
+  const root = rootArg(positionals[0]);
+  const limit = values.limit ? Number(values.limit) : 20;
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+  const queries = values.queries
+    ? readFileSync(values.queries === '-' ? 0 : values.queries, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '')
+    : null;
+  if (!queries && positionals.length < 2) throw new UsageError('missing <query>');
+  return withCatalog(root, async (catalog) => {
+    for (const query of queries ?? [positionals.slice(1).join(' ')]) {
+      const result = await searchCatalog(catalog, query, { limit });
+      if (values.json) print(JSON.stringify(result));
+      else printHuman(result);
+    }
+    return 0;
+  });
+}
+
+async function cmdModels(args: string[]): Promise<number> {
+  const [sub, ...ids] = args;
+  const resolver = new ModelResolver();
+  const targetIds = ids.length ? ids : resolver.manifest.models.map((m) => m.id);
+  switch (sub) {
+    case 'list': {
+      for (const { entry, files } of await resolver.list()) {
+        const where = files.every((f) => f.location !== 'missing') ? files.map((f) => f.location).join('+') : 'not downloaded';
+        const size = entry.files.reduce((a, f) => a + f.size, 0);
+        print(`${entry.id.padEnd(18)} ${(size / 1e6).toFixed(1).padStart(6)} MB  ${where.padEnd(14)} ${entry.licence.padEnd(12)} ${entry.name}`);
+      }
+      return 0;
+    }
+    case 'fetch': {
+      for (const id of targetIds) {
+        const paths = await resolver.resolve(id, {
+          onProgress: (file, p) => {
+            if (process.stderr.isTTY) {
+              const pct = p.total ? ` ${Math.round((100 * p.received) / p.total)}%` : '';
+              process.stderr.write(`\r\x1b[K${id}: ${file.path} ${(p.received / 1e6).toFixed(1)} MB${pct}`);
+            }
+          },
+        });
+        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+        for (const [file, abs] of Object.entries(paths)) print(`${id}: ${file} -> ${abs}`);
+      }
+      return 0;
+    }
+    case 'verify': {
+      let bad = 0;
+      for (const id of targetIds) {
+        for (const s of await resolver.verify(id)) {
+          if (s.verified) print(`ok       ${id}: ${s.absPath}`);
+          else {
+            bad++;
+            print(`PROBLEM  ${id}: ${s.path}: ${s.problem}`);
+          }
+        }
+      }
+      return bad ? 1 : 0;
+    }
+    default:
+      throw new UsageError('models needs one of: list, fetch, verify');
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'index':
+        return await cmdIndex(rest);
+      case 'status':
+        return await cmdStatus(rest);
+      case 'search':
+        return await cmdSearch(rest);
+      case 'models':
+        return await cmdModels(rest);
+      case 'doctor':
+        return await runDoctor(rest[0] ? resolve(rest[0]) : null, print);
+      case '--version':
+      case 'version':
+        print(VERSION);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        print(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`loupe: ${msg.split('\n')[0]}\n`);
+    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith?.('ERR_PARSE_ARGS')) {
+      process.stderr.write(`run "loupe help" for usage\n`);
+      return 2;
+    }
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`loupe: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

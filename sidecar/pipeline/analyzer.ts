@@ -1,0 +1,17 @@
+import type { AnalyzerRows } from '../catalog/types';
+import type { DecodedImage } from '../decode/decode';
+
+/**
+ * A per-image analysis stage. Bump `version` whenever its output changes: assets analysed by an
+ * older version are queued again. Its rows go to tables (created by a catalog migration) that
+ * carry an `asset_id` column; they are replaced atomically with the asset's other facts.
+ */
+export interface Analyzer {
+  readonly name: string;
+  readonly version: number;
+  analyze(image: DecodedImage, signal: AbortSignal): Promise<AnalyzerRows>;
+}
+
+export function analyzerVersions(analyzers: readonly Analyzer[]): Record<string, number> {
+  return Object.fromEntries(analyzers.map((a) => [a.name, a.version]));
+}

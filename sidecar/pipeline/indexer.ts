@@ -1,0 +1,136 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { Catalog } from '../catalog/catalog';
+import { DEFAULT_LIMITS, decodeImage, writeThumbnail, type DecodeLimits } from '../decode/decode';
+import { scanRoot, type ScanResult } from '../scan/scanner';
+import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
+import { FileError, errorMessage } from '../util/errors';
+import type { AnalyzerRows } from '../catalog/types';
+import { analyzerVersions, type Analyzer } from './analyzer';
+import { ProgressTracker, type IndexProgress } from './progress';
+import { runBounded } from './work-queue';
+
+export interface IndexOptions {
+  analyzers?: readonly Analyzer[];
+  excludes?: readonly string[];
+  gitignore?: boolean;
+  concurrency?: number;
+  limits?: Partial<DecodeLimits>;
+  signal?: AbortSignal;
+  onProgress?: (progress: IndexProgress) => void;
+  /** Minimum milliseconds between progress reports (the last one is always sent). */
+  progressIntervalMs?: number;
+}
+
+export interface IndexSummary {
+  scan: { filesSeen: number; unchanged: number; added: number; changed: number; moved: number; removed: number; durationMs: number };
+  processed: number;
+  failed: number;
+  cancelled: boolean;
+  durationMs: number;
+  imagesPerSecond: number;
+}
+
+export function defaultConcurrency(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/**
+ * One index run over a root: scan -> decode once -> analyzers -> catalog.
+ * Resumable: work is taken from the catalog (pending or stale assets), so a killed run
+ * picks up where it stopped and never redoes a finished image.
+ */
+export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): Promise<IndexSummary> {
+  const started = performance.now();
+  const analyzers = options.analyzers ?? [];
+  const versions = analyzerVersions(analyzers);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const interval = options.progressIntervalMs ?? 200;
+
+  options.onProgress?.({ phase: 'scan', done: 0, total: 0, failed: 0, current: null, rate: 0, etaSeconds: null });
+  const scan: ScanResult = await scanRoot(catalog, {
+    excludes: options.excludes ?? DEFAULT_EXCLUDES,
+    gitignore: options.gitignore,
+    signal: options.signal,
+    onProgress: (seen) => options.onProgress?.({ phase: 'scan', done: seen, total: 0, failed: 0, current: null, rate: 0, etaSeconds: null }),
+  });
+
+  const work = await catalog.assetsNeedingWork(versions);
+  const tracker = new ProgressTracker(work.length);
+  let lastReport = 0;
+  const report = (current: string | null, force = false) => {
+    const now = performance.now();
+    if (!force && now - lastReport < interval) return;
+    lastReport = now;
+    options.onProgress?.(tracker.snapshot(current));
+  };
+  report(null, true);
+
+  const { started: startedCount } = await runBounded(
+    work,
+    options.concurrency ?? defaultConcurrency(),
+    async (item) => {
+      report(item.relPath);
+      try {
+        const image = await decodeImage(join(catalog.root, item.relPath), item.relPath, limits);
+        const thumb = await writeThumbnail(image, catalog.thumbsDir, limits.thumbSize);
+        const rows: AnalyzerRows = {};
+        for (const analyzer of analyzers) {
+          try {
+            Object.assign(rows, await analyzer.analyze(image, options.signal ?? new AbortController().signal));
+          } catch (err) {
+            throw new FileError('analyzer_failed', `${analyzer.name} failed: ${errorMessage(err)}`);
+          }
+        }
+        await catalog.completeAsset(
+          item.id,
+          {
+            contentHash: image.contentHash,
+            format: image.format,
+            width: image.width,
+            height: image.height,
+            size: image.size,
+            mtimeMs: image.mtimeMs,
+            takenAt: image.exif.takenAt,
+            cameraMake: image.exif.cameraMake,
+            cameraModel: image.exif.cameraModel,
+            orientation: image.orientation,
+            gpsLat: image.exif.gpsLat,
+            gpsLon: image.exif.gpsLon,
+            thumb,
+          },
+          versions,
+          rows,
+        );
+      } catch (err) {
+        tracker.failed++;
+        const fileErr = err instanceof FileError ? err : new FileError('decode_failed', errorMessage(err));
+        await catalog.failAsset(item.id, fileErr.code, fileErr.message);
+      }
+      tracker.done++;
+      report(item.relPath);
+    },
+    options.signal,
+  );
+
+  const cancelled = options.signal?.aborted === true && startedCount < work.length;
+  const durationMs = performance.now() - started;
+  const final = tracker.snapshot(null, 'done');
+  options.onProgress?.(final);
+  return {
+    scan: {
+      filesSeen: scan.filesSeen,
+      unchanged: scan.unchanged,
+      added: scan.changes.added.length,
+      changed: scan.changes.changed.length,
+      moved: scan.changes.moved.length,
+      removed: scan.changes.removed.length,
+      durationMs: scan.durationMs,
+    },
+    processed: tracker.done,
+    failed: tracker.failed,
+    cancelled,
+    durationMs,
+    imagesPerSecond: tracker.done > 0 ? tracker.done / (durationMs / 1000) : 0,
+  };
+}
