@@ -77,7 +77,6 @@ export function rowToAsset(r: JsRow): Asset {
  */
 export class Catalog {
   private readonly lock = new Mutex();
-  private childTables: string[] | null = null;
 
   private constructor(
     readonly root: string,
@@ -168,13 +167,10 @@ export class Catalog {
 
   /** Tables holding per-asset analysis, discovered by their asset_id column. */
   private async assetChildTables(): Promise<string[]> {
-    if (!this.childTables) {
-      const rows = await this.all(
-        `SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'asset_id' AND table_schema = 'main'`,
-      );
-      this.childTables = rows.map((r) => r.table_name as string);
-    }
-    return this.childTables;
+    const rows = await this.all(
+      `SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'asset_id' AND table_schema = 'main'`,
+    );
+    return rows.map((r) => r.table_name as string);
   }
 
   private async stageIds(changed: number[], removed: number[]): Promise<void> {

@@ -62,7 +62,7 @@ function describeSharpError(format: ImageFormat, err: unknown): FileError {
   if (format === 'heic' && /(compression|codec|unsupported|bad seek|no decoder|not supported)/i.test(msg)) {
     return new FileError('unsupported_format', `HEIC (HEVC) decoding is not available in this libvips build: ${msg}`);
   }
-  if (/premature end|truncated|unexpected end|corrupt|invalid|bad |not a |unsupported/i.test(msg)) {
+  if (/premature end|truncated|unexpected end|corrupt|invalid|bad |not a |unsupported|read error|decode error/i.test(msg)) {
     return new FileError('corrupt', `${FORMAT_NAMES[format]} is damaged or truncated: ${msg}`);
   }
   return new FileError('decode_failed', `could not decode ${FORMAT_NAMES[format]}: ${msg}`);
