@@ -33,6 +33,10 @@ function rootArg(value: string | undefined): string {
   return root;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
 }
@@ -82,7 +86,7 @@ async function cmdIndex(args: string[]): Promise<number> {
     } else {
       const s = summary.scan;
       print(
-        `${summary.cancelled ? 'Cancelled' : 'Indexed'} ${root}: ${status.ok} images, ${status.errors} errors` +
+        `${summary.cancelled ? 'Cancelled' : 'Indexed'} ${root}: ${plural(status.ok, 'image')}, ${plural(status.errors, 'error')}` +
           `${status.pending ? `, ${status.pending} still pending` : ''}`,
       );
       print(

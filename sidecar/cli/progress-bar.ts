@@ -9,7 +9,8 @@ function formatSeconds(s: number | null): string {
 
 /** Draws index progress on stderr: an updating bar on a terminal, occasional plain lines otherwise. */
 export class ProgressBar {
-  private lastPlain = 0;
+  // Plain (non-terminal) output waits a little so quick runs print only their summary.
+  private lastPlain = Date.now();
   private drawn = false;
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
@@ -40,7 +41,7 @@ export class ProgressBar {
       this.drawn = true;
     } else {
       const now = Date.now();
-      if (now - this.lastPlain >= 5000 || p.done === p.total) {
+      if (now - this.lastPlain >= 5000) {
         this.lastPlain = now;
         this.stream.write(`${Math.round(pct * 100)}% ${line}\n`);
       }

@@ -51,7 +51,7 @@ export async function readExif(input: Buffer | string): Promise<ExifFacts> {
     const lat = finiteIn(tags.latitude, 90);
     const lon = finiteIn(tags.longitude, 180);
     return {
-      takenAt: exifDateToIso(tags.DateTimeOriginal) ?? exifDateToIso(tags.CreateDate),
+      takenAt: exifDateToIso(tags.DateTimeOriginal) ?? exifDateToIso(tags.CreateDate) ?? exifDateToIso(tags.ModifyDate),
       cameraMake: cleanText(tags.Make),
       cameraModel: cleanText(tags.Model),
       gpsLat: lat !== null && lon !== null ? lat : null,

@@ -62,6 +62,8 @@ export class ModelResolver {
   readonly modelsDir: string | null;
   readonly cacheDir: string;
   private readonly verifiedCache = new Map<string, string>();
+  /** Cache lookups/downloads under way, per cache path: concurrent calls for one file run one at a time. */
+  private readonly inFlight = new Map<string, Promise<string>>();
 
   constructor(options: ResolverOptions = {}) {
     this.manifest = options.manifest ?? BUILTIN_MANIFEST;
@@ -144,6 +146,19 @@ export class ModelResolver {
       }
     }
     const cached = join(this.cacheDir, file.path);
+    // Two downloads of one file would append to the same .part and one caller could get a mixed,
+    // unverified file. Wait for any call already fetching this file, then look at the cache again.
+    for (let busy = this.inFlight.get(cached); busy; busy = this.inFlight.get(cached)) await busy.catch(() => undefined);
+    const task = this.fromCacheOrDownload(modelId, entry, file, cached, options);
+    this.inFlight.set(cached, task);
+    try {
+      return await task;
+    } finally {
+      if (this.inFlight.get(cached) === task) this.inFlight.delete(cached);
+    }
+  }
+
+  private async fromCacheOrDownload(modelId: string, entry: ModelEntry, file: ModelFile, cached: string, options: ResolveOptions): Promise<string> {
     if (await exists(cached)) {
       if (await this.isVerified(cached, file)) return cached;
       await fsp.rm(cached, { force: true }); // a damaged cache entry is re-downloaded
