@@ -56,8 +56,33 @@ const FORMAT_NAMES: Record<ImageFormat, string> = {
   bmp: 'BMP', pnm: 'PNM/PPM', ico: 'ICO', psd: 'PSD', jxl: 'JPEG XL',
 };
 
-function describeSharpError(format: ImageFormat, err: unknown): FileError {
+/** Whether a file visibly ends before its format's end marker: a cut-off download or copy. */
+export function looksTruncated(format: ImageFormat, data: Uint8Array): boolean {
+  let end = data.length;
+  // Some writers pad files with zeros or line breaks after the end marker.
+  while (end > 0 && (data[end - 1] === 0 || data[end - 1] === 0x0a || data[end - 1] === 0x0d)) end--;
+  switch (format) {
+    case 'jpeg':
+      return !(end >= 2 && data[end - 2] === 0xff && data[end - 1] === 0xd9);
+    case 'png':
+      return !(end >= 12 && Buffer.from(data.subarray(end - 8, end - 4)).toString('latin1') === 'IEND');
+    case 'gif':
+      return !(end >= 1 && data[end - 1] === 0x3b);
+    case 'webp': {
+      if (data.length < 12) return true;
+      const riffSize = data[4] | (data[5] << 8) | (data[6] << 16) | (data[7] << 24);
+      return data.length < riffSize + 8;
+    }
+    default:
+      return false;
+  }
+}
+
+function describeSharpError(format: ImageFormat, err: unknown, input: Buffer | string): FileError {
   const msg = errorMessage(err).split('\n')[0];
+  if (typeof input !== 'string' && looksTruncated(format, input)) {
+    return new FileError('corrupt', `${FORMAT_NAMES[format]} is damaged or truncated: the file ends early (${msg})`);
+  }
   if (/timeout/i.test(msg)) return new FileError('timeout', `decoding took too long and was stopped (${msg})`);
   if (format === 'heic' && /(compression|codec|unsupported|bad seek|no decoder|not supported)/i.test(msg)) {
     return new FileError('unsupported_format', `HEIC (HEVC) decoding is not available in this libvips build: ${msg}`);
@@ -128,7 +153,7 @@ export async function decodeImage(absPath: string, relPath: string, limits: Deco
   try {
     meta = await sharp(input, baseOptions).metadata();
   } catch (err) {
-    throw describeSharpError(format, err);
+    throw describeSharpError(format, err, input);
   }
   let srcW = meta.width ?? 0;
   let srcH = meta.height ?? 0;
@@ -163,7 +188,7 @@ export async function decodeImage(absPath: string, relPath: string, limits: Deco
     rgb = result.data;
     info = result.info;
   } catch (err) {
-    throw describeSharpError(format, err);
+    throw describeSharpError(format, err, input);
   }
   if (info.channels !== 3) throw new FileError('decode_failed', `unexpected ${info.channels}-channel decode`);
   if (orientation !== null && orientation >= 5) [srcW, srcH] = [srcH, srcW];

@@ -74,6 +74,8 @@ export async function downloadVerified(options: DownloadOptions): Promise<void> 
       const headers: Record<string, string> = {};
       if (have > 0) headers.Range = `bytes=${have}-`;
       const res = await fetch(options.url, { headers, signal: options.signal, redirect: 'follow' });
+      // A redirect must not downgrade the transport either.
+      if (res.url) checkUrlAllowed(res.url);
       if (res.status === 416 && have > 0) {
         // Already complete on disk: fall through to verification.
       } else if (!res.ok || !res.body) {

@@ -1,0 +1,99 @@
+/**
+ * Loupe benchmark suite: `npm run bench [-- name ...]`.
+ * Each benchmark writes bench-results/<name>.json; this prints a compact summary at the end.
+ *
+ * Sizes (defaults are the full sizes):
+ *   LOUPE_BENCH_FILES=100000          tiny PNGs in the re-scan tree
+ *   LOUPE_BENCH_RESCAN_REPEATS=5      indexRoot / scanRoot re-runs
+ *   LOUPE_BENCH_IMAGES=1000           large JPEGs indexed by index-throughput-1000
+ *   LOUPE_BENCH_REPEATS=1             index-throughput runs
+ *   LOUPE_BENCH_CONCURRENCY=          indexRoot concurrency (default: the indexer's own default)
+ *   LOUPE_BENCH_DECODE_IMAGES=50      large JPEGs in decode-thumbnail
+ *   LOUPE_BENCH_SVGS=50               SVGs in decode-thumbnail
+ *   LOUPE_BENCH_DECODE_REPEATS=3      repeats per image in decode-thumbnail
+ *   LOUPE_BENCH_DIR=$TMPDIR/loupe-bench   where generated data lives (reused between runs)
+ *   LOUPE_BENCH_DATA=/work/shared/data    source photos and SVGs
+ */
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { benchmark as decodeThumbnail } from './decode-thumbnail';
+import { benchmark as indexThroughput } from './index-throughput-1000';
+import { benchmark as rescan } from './rescan-100k';
+import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
+
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail];
+
+interface Outcome {
+  name: string;
+  ok: boolean;
+  seconds: number;
+  file: string | null;
+  error: string | null;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--list') || args.includes('--help')) {
+    process.stdout.write(`benchmarks: ${ALL.map((b) => b.name).join(', ')}\nusage: npm run bench [-- name ...]\n`);
+    return 0;
+  }
+  const unknown = args.filter((a) => !ALL.some((b) => b.name === a));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${ALL.map((b) => b.name).join(', ')}\n`);
+    return 2;
+  }
+  const selected = args.length > 0 ? ALL.filter((b) => args.includes(b.name)) : ALL;
+
+  const outcomes: Outcome[] = [];
+  for (const b of selected) {
+    log(`=== ${b.name} ===`);
+    const started = performance.now();
+    try {
+      const result = await b.run();
+      const file = writeResult(result);
+      outcomes.push({ name: b.name, ok: true, seconds: (performance.now() - started) / 1000, file, error: null });
+      log(`${b.name}: ${result.headline}`);
+    } catch (err) {
+      const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      outcomes.push({ name: b.name, ok: false, seconds: (performance.now() - started) / 1000, file: null, error: message });
+      log(`${b.name} FAILED: ${message}`);
+    }
+  }
+
+  // Summary, read back from the JSON files so it shows exactly what was recorded.
+  const lines: string[] = ['', `Benchmark summary (results in ${relative(REPO_ROOT, RESULTS_DIR)}/)`];
+  const width = Math.max(...selected.map((b) => b.name.length)) + 2;
+  for (const o of outcomes) {
+    if (!o.ok || !o.file) {
+      lines.push(`${pad(o.name, width)}FAILED after ${o.seconds.toFixed(0)} s: ${(o.error ?? '').split('\n')[0]}`);
+      continue;
+    }
+    const recorded = JSON.parse(readFileSync(o.file, 'utf8')) as BenchResult;
+    const size = recorded.fullSize ? '' : ' [reduced size]';
+    lines.push(`${pad(o.name, width)}${recorded.headline}${size}  (${o.seconds.toFixed(0)} s)`);
+  }
+  const first = outcomes.find((o) => o.file);
+  if (first?.file) {
+    const m = (JSON.parse(readFileSync(first.file, 'utf8')) as BenchResult).machine;
+    lines.push(
+      `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemoryMB} MB RAM, node ${m.node}, sharp ${m.sharp} (libvips ${m.libvips}), ` +
+        `load at start ${m.loadAverageAtStart.join(' ')}`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return outcomes.every((o) => o.ok) ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench runner failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
