@@ -9,6 +9,7 @@ import { ModelResolver } from '../models/resolver';
 import { ProgressBar } from './progress-bar';
 import { VERSION } from '../version';
 import { runDoctor } from './doctor';
+import { parseServeArgs, serve } from '../server/serve-command';
 
 class UsageError extends Error {}
 
@@ -21,6 +22,7 @@ Usage:
   loupe search <dir> --queries <file> --json     one query per line in, one JSON line per query out
   loupe models list | fetch [ID...] | verify [ID...]
   loupe doctor [dir]
+  loupe serve --root <dir> [--root <dir>]... [--port N] [--idle-timeout MIN] [--parent-pid PID] [--no-watch]
 
 Query filters: folder:NAME path:TEXT ext:png camera:canon date:2017 date:2017-11..2018 after:2017-05 before:2019
 Environment: LOUPE_MODELS_DIR (models folder checked first), LOUPE_CACHE_DIR (cache for models and read-only roots).`;
@@ -216,6 +218,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdSearch(rest);
       case 'models':
         return await cmdModels(rest);
+      case 'serve':
+        return await serve(parseServeArgs(rest));
       case 'doctor':
         return await runDoctor(rest[0] ? resolve(rest[0]) : null, print);
       case '--version':

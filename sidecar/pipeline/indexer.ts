@@ -20,6 +20,13 @@ export interface IndexOptions {
   onProgress?: (progress: IndexProgress) => void;
   /** Minimum milliseconds between progress reports (the last one is always sent). */
   progressIntervalMs?: number;
+  /** Told which assets changed as soon as the catalog holds the change (live search, notifications). */
+  onAssetsChanged?: (change: AssetsChanged) => void;
+}
+
+export interface AssetsChanged {
+  upserted: number[];
+  removed: number[];
 }
 
 export interface IndexSummary {
@@ -54,6 +61,9 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
     signal: options.signal,
     onProgress: (seen) => options.onProgress?.({ phase: 'scan', done: seen, total: 0, failed: 0, current: null, rate: 0, etaSeconds: null }),
   });
+
+  const scanUpserts = [...scan.changes.moved.map((m) => m.id), ...scan.changes.touched.map((t) => t.id), ...scan.changes.changed.map((c) => c.id)];
+  if (scanUpserts.length || scan.changes.removed.length) options.onAssetsChanged?.({ upserted: scanUpserts, removed: scan.changes.removed });
 
   const work = await catalog.assetsNeedingWork(versions);
   const tracker = new ProgressTracker(work.length);
@@ -108,6 +118,7 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
         await catalog.failAsset(item.id, fileErr.code, fileErr.message);
       }
       tracker.done++;
+      options.onAssetsChanged?.({ upserted: [item.id], removed: [] });
       report(item.relPath);
     },
     options.signal,

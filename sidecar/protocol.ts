@@ -1,0 +1,204 @@
+/**
+ * The Loupe sidecar protocol: JSON-RPC 2.0 over a WebSocket, one message per text frame.
+ * This file is the single source of truth for the extension, the webview bridge and the server;
+ * docs/protocol.md describes the same methods for other editors.
+ */
+import { NotificationType, RequestType, ResponseError } from 'vscode-jsonrpc';
+import type { IndexProgress } from './pipeline/progress';
+import type { MatchReason, SearchHit } from './search/search';
+
+export type { IndexProgress, MatchReason, SearchHit };
+
+export const PROTOCOL_VERSION = 1;
+
+/** JSON-RPC error codes (standard ones plus Loupe's, in the server-defined range). */
+export const LoupeErrorCodes = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  RequestCancelled: -32800,
+  /** The `root` named in the request is not served by this sidecar. */
+  UnknownRoot: -32001,
+  /** No asset with that id in that root (it may have been deleted). */
+  UnknownAsset: -32002,
+  /** The feature needs an analyzer or model that is not enabled or not indexed yet. */
+  FeatureUnavailable: -32003,
+  /** A malformed or stale pagination cursor. */
+  InvalidCursor: -32004,
+} as const;
+
+export function loupeError(code: number, message: string): ResponseError<void> {
+  return new ResponseError(code, message);
+}
+
+/** Identifies an asset across roots: catalog ids are only unique within one root. */
+export interface AssetRef {
+  root: string;
+  id: number;
+}
+
+// ---- handshake ----
+
+/** The one JSON line `loupe serve` prints on stdout once it listens. */
+export interface ServerHandshake {
+  port: number;
+  token: string;
+  pid: number;
+  version: string;
+  protocol: number;
+}
+
+/** Sent as the first frame by clients that cannot set an Authorization header. */
+export interface AuthParams {
+  token: string;
+}
+export const AuthNotification = new NotificationType<AuthParams>('auth');
+
+// ---- LSP lifecycle (so vscode-languageclient can drive the sidecar) ----
+
+export interface InitializeParams {
+  processId?: number | null;
+  clientInfo?: { name: string; version?: string };
+  capabilities?: { window?: { workDoneProgress?: boolean } };
+  [key: string]: unknown;
+}
+export interface InitializeResult {
+  capabilities: Record<string, unknown>;
+  serverInfo: { name: string; version: string };
+  roots: string[];
+}
+export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('initialize');
+export const ShutdownRequest = new RequestType<void, null, void>('shutdown');
+
+// ---- index ----
+
+export type RootState = 'starting' | 'idle' | 'scanning' | 'indexing';
+
+export interface RootStatus {
+  root: string;
+  catalog: string;
+  state: RootState;
+  images: number;
+  pending: number;
+  errors: number;
+  /** Present while a run is under way. */
+  progress: IndexProgress | null;
+  lastRun: { finishedAt: string; processed: number; failed: number; durationMs: number } | null;
+  watching: boolean;
+}
+
+export interface RootParams {
+  /** Omit to mean every root the sidecar serves. */
+  root?: string;
+}
+
+export interface IndexStatusResult {
+  roots: RootStatus[];
+}
+export const IndexStatusRequest = new RequestType<RootParams, IndexStatusResult, void>('index/status');
+
+export interface RescanParams extends RootParams {
+  /** LSP work-done token: progress for this rescan is reported on it. */
+  workDoneToken?: string | number;
+}
+export const IndexRescanRequest = new RequestType<RescanParams, { started: string[] }, void>('index/rescan');
+export const IndexCancelRequest = new RequestType<RootParams, { cancelled: string[] }, void>('index/cancel');
+
+export interface IndexFailure {
+  root: string;
+  relPath: string;
+  code: string;
+  message: string;
+}
+export const IndexErrorsRequest = new RequestType<RootParams & { limit?: number }, { failures: IndexFailure[] }, void>('index/errors');
+
+/** Sent to every client when assets were added, changed or removed (search results may be stale). */
+export interface IndexChangedParams {
+  root: string;
+  upserted: number[];
+  removed: number[];
+}
+export const IndexChangedNotification = new NotificationType<IndexChangedParams>('index/changed');
+
+// ---- search ----
+
+export interface SearchFilters {
+  folder?: string;
+  formats?: string[];
+  camera?: string;
+  takenFrom?: string;
+  takenTo?: string;
+}
+
+export interface SearchParams extends RootParams {
+  query: string;
+  filters?: SearchFilters;
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** A hit with the root it belongs to (results from several roots are merged). */
+export interface RootedSearchHit extends SearchHit {
+  root: string;
+}
+
+export interface SearchResponse {
+  query: string;
+  items: RootedSearchHit[];
+  total: number;
+  nextCursor: string | null;
+  warnings: string[];
+}
+export const SearchRequest = new RequestType<SearchParams, SearchResponse, void>('search');
+
+export interface SimilarParams extends AssetRef {
+  limit?: number;
+}
+export const SimilarRequest = new RequestType<SimilarParams, SearchResponse, void>('similar');
+
+// ---- assets ----
+
+export interface AssetDetails {
+  root: string;
+  id: number;
+  relPath: string;
+  absPath: string;
+  size: number;
+  format: string | null;
+  width: number | null;
+  height: number | null;
+  takenAt: string | null;
+  camera: string | null;
+  orientation: number | null;
+  gps: { lat: number; lon: number } | null;
+  status: 'pending' | 'ok' | 'error';
+  error: { code: string; message: string } | null;
+  thumbnail: string | null;
+  /** Filled by later analyzers; empty until they are enabled. */
+  tags: Array<{ name: string; score: number }>;
+  ocr: { text: string; lines: Array<{ text: string; box: number[]; confidence: number }> } | null;
+  faces: Array<{ box: number[]; person: string | null }>;
+}
+export const AssetGetRequest = new RequestType<AssetRef, AssetDetails, void>('asset/get');
+export const ThumbnailPathRequest = new RequestType<AssetRef, { path: string | null }, void>('thumbnail/path');
+
+/** Every request and notification method, for the docs check and the method table. */
+export const METHODS = {
+  requests: [
+    InitializeRequest.method,
+    ShutdownRequest.method,
+    IndexStatusRequest.method,
+    IndexRescanRequest.method,
+    IndexCancelRequest.method,
+    IndexErrorsRequest.method,
+    SearchRequest.method,
+    SimilarRequest.method,
+    AssetGetRequest.method,
+    ThumbnailPathRequest.method,
+  ],
+  clientNotifications: [AuthNotification.method, 'initialized', 'exit', '$/cancelRequest'],
+  serverNotifications: [IndexChangedNotification.method, '$/progress'],
+  serverRequests: ['window/workDoneProgress/create'],
+} as const;

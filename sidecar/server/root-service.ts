@@ -1,0 +1,220 @@
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import { Catalog } from '../catalog/catalog';
+import type { Asset } from '../catalog/types';
+import { indexRoot, type AssetsChanged, type IndexSummary } from '../pipeline/indexer';
+import type { IndexProgress } from '../pipeline/progress';
+import type { Analyzer } from '../pipeline/analyzer';
+import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
+import type { AssetDetails, IndexFailure, RootState, RootStatus } from '../protocol';
+import type { Logger } from './log';
+import { RootWatcher } from './root-watcher';
+
+export interface RootServiceOptions {
+  excludes?: readonly string[];
+  analyzers?: readonly Analyzer[];
+  watch?: boolean;
+  watchDebounceMs?: number;
+  concurrency?: number;
+  logger: Logger;
+}
+
+export interface RunEvents {
+  'run-start': [runId: number, reason: string];
+  progress: [runId: number, progress: IndexProgress];
+  'run-end': [runId: number, summary: IndexSummary | null, error: unknown];
+  changed: [change: AssetsChanged];
+}
+
+/**
+ * Everything the server does for one root: the catalog (single writer), index runs one at a
+ * time (a request during a run queues exactly one follow-up run), the watcher, and change events.
+ */
+export class RootService extends EventEmitter<RunEvents> {
+  private state: RootState = 'starting';
+  private progress: IndexProgress | null = null;
+  private lastRun: RootStatus['lastRun'] = null;
+  private running: Promise<void> | null = null;
+  private rerun: string | null = null;
+  private abort: AbortController | null = null;
+  private watcher: RootWatcher | null = null;
+  private runCounter = 0;
+  private closed = false;
+  private pendingChange: AssetsChanged = { upserted: [], removed: [] };
+  private changeTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly root: string,
+    readonly catalog: Catalog,
+    private readonly options: RootServiceOptions,
+  ) {
+    super();
+  }
+
+  static async open(root: string, options: RootServiceOptions): Promise<RootService> {
+    const catalog = await Catalog.open(root);
+    const service = new RootService(root, catalog, options);
+    if (options.watch !== false) {
+      service.watcher = new RootWatcher(root, {
+        excludes: options.excludes ?? DEFAULT_EXCLUDES,
+        stateDir: catalog.stateDir,
+        debounceMs: options.watchDebounceMs ?? 400,
+        onSettled: () => service.requestRun('files changed'),
+        onError: (err) => options.logger.log('warn', `watcher on ${root}: ${err instanceof Error ? err.message : String(err)}`),
+      });
+      await service.watcher.start();
+    }
+    service.state = 'idle';
+    return service;
+  }
+
+  get currentRunId(): number | null {
+    return this.running ? this.runCounter : null;
+  }
+
+  /** Starts an index run, or queues one follow-up if a run is already going. */
+  requestRun(reason: string): boolean {
+    if (this.closed) return false;
+    if (this.running) {
+      this.rerun = reason;
+      return false;
+    }
+    this.running = this.run(reason).finally(() => {
+      this.running = null;
+      const again = this.rerun;
+      this.rerun = null;
+      if (again && !this.closed) this.requestRun(again);
+    });
+    return true;
+  }
+
+  /** Resolves when no run is going or queued. */
+  async whenIdle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  cancel(): boolean {
+    this.rerun = null;
+    if (!this.abort || this.abort.signal.aborted) return false;
+    this.abort.abort();
+    return true;
+  }
+
+  private async run(reason: string): Promise<void> {
+    const runId = ++this.runCounter;
+    this.abort = new AbortController();
+    this.state = 'scanning';
+    this.options.logger.log('info', `index run ${runId} on ${this.root} (${reason})`);
+    this.emit('run-start', runId, reason);
+    try {
+      const summary = await indexRoot(this.catalog, {
+        analyzers: this.options.analyzers,
+        excludes: this.options.excludes ?? DEFAULT_EXCLUDES,
+        concurrency: this.options.concurrency,
+        signal: this.abort.signal,
+        onProgress: (p) => {
+          if (p.phase === 'index') this.state = 'indexing';
+          this.progress = p;
+          this.emit('progress', runId, p);
+        },
+        onAssetsChanged: (change) => this.queueChange(change),
+      });
+      this.lastRun = {
+        finishedAt: new Date().toISOString(),
+        processed: summary.processed,
+        failed: summary.failed,
+        durationMs: Math.round(summary.durationMs),
+      };
+      this.options.logger.log(
+        'info',
+        `index run ${runId} ${summary.cancelled ? 'cancelled' : 'done'}: ${summary.processed} processed, ${summary.failed} failed, scan ${Math.round(summary.scan.durationMs)} ms`,
+      );
+      this.flushChange();
+      this.emit('run-end', runId, summary, null);
+    } catch (err) {
+      const cancelled = this.abort.signal.aborted;
+      if (!cancelled) this.options.logger.log('error', `index run ${runId} on ${this.root} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.flushChange();
+      this.emit('run-end', runId, null, cancelled ? null : err);
+    } finally {
+      this.state = 'idle';
+      this.progress = null;
+      this.abort = null;
+    }
+  }
+
+  /** Batches change events so a fast index run sends a few notifications, not one per image. */
+  private queueChange(change: AssetsChanged): void {
+    this.pendingChange.upserted.push(...change.upserted);
+    this.pendingChange.removed.push(...change.removed);
+    if (!this.changeTimer) this.changeTimer = setTimeout(() => this.flushChange(), 250);
+  }
+
+  private flushChange(): void {
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.changeTimer = null;
+    const change = this.pendingChange;
+    if (change.upserted.length === 0 && change.removed.length === 0) return;
+    this.pendingChange = { upserted: [], removed: [] };
+    const removed = new Set(change.removed);
+    this.emit('changed', { upserted: [...new Set(change.upserted)].filter((id) => !removed.has(id)), removed: [...removed] });
+  }
+
+  async status(): Promise<RootStatus> {
+    const s = await this.catalog.summary(0);
+    return {
+      root: this.root,
+      catalog: this.catalog.dbPath,
+      state: this.state,
+      images: s.ok,
+      pending: s.pending,
+      errors: s.errors,
+      progress: this.progress,
+      lastRun: this.lastRun,
+      watching: this.watcher !== null,
+    };
+  }
+
+  async failures(limit: number): Promise<IndexFailure[]> {
+    const s = await this.catalog.summary(limit);
+    return s.failures.map((f) => ({ root: this.root, ...f }));
+  }
+
+  thumbnailPath(asset: Asset): string | null {
+    return asset.thumb ? join(this.catalog.thumbsDir, asset.thumb) : null;
+  }
+
+  async details(id: number): Promise<AssetDetails | null> {
+    const a = await this.catalog.getAsset(id);
+    if (!a) return null;
+    return {
+      root: this.root,
+      id: a.id,
+      relPath: a.relPath,
+      absPath: join(this.root, a.relPath),
+      size: a.size,
+      format: a.format,
+      width: a.width,
+      height: a.height,
+      takenAt: a.takenAt,
+      camera: [a.cameraMake, a.cameraModel].filter(Boolean).join(' ') || null,
+      orientation: a.orientation,
+      gps: a.gpsLat !== null && a.gpsLon !== null ? { lat: a.gpsLat, lon: a.gpsLon } : null,
+      status: a.status,
+      error: a.errorCode ? { code: a.errorCode, message: a.errorMessage ?? '' } : null,
+      thumbnail: this.thumbnailPath(a),
+      tags: [],
+      ocr: null,
+      faces: [],
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cancel();
+    await this.watcher?.close();
+    await this.whenIdle();
+    this.flushChange();
+    this.catalog.close();
+  }
+}

@@ -1,0 +1,306 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { resolve } from 'node:path';
+import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  AssetGetRequest,
+  AuthNotification,
+  IndexCancelRequest,
+  IndexChangedNotification,
+  IndexErrorsRequest,
+  IndexRescanRequest,
+  IndexStatusRequest,
+  InitializeRequest,
+  LoupeErrorCodes,
+  PROTOCOL_VERSION,
+  SearchRequest,
+  ShutdownRequest,
+  SimilarRequest,
+  ThumbnailPathRequest,
+  loupeError,
+  type AuthParams,
+  type InitializeParams,
+  type RootedSearchHit,
+  type SearchParams,
+  type SearchResponse,
+  type ServerHandshake,
+} from '../protocol';
+import { WebSocketMessageReader, WebSocketMessageWriter } from '../ws-transport';
+import { VERSION } from '../version';
+import type { IndexProgress } from '../pipeline/progress';
+import { bearerToken, newToken, refuseReason, tokenMatches } from './auth';
+import type { Logger } from './log';
+import type { RootService } from './root-service';
+import { searchRoots } from './root-search';
+
+const AUTH_TIMEOUT_MS = 5000;
+
+interface ClientSession {
+  id: number;
+  connection: MessageConnection;
+  socket: WebSocket;
+  wantsProgress: boolean;
+  /** Server-created progress tokens per run, per root. */
+  progressTokens: Map<string, string>;
+}
+
+export interface LoupeServerOptions {
+  roots: RootService[];
+  port?: number;
+  logger: Logger;
+  /** Called whenever the number of connected clients changes (idle shutdown). */
+  onClientCount?: (count: number) => void;
+  onShutdownRequest?: () => void;
+}
+
+function progressValue(p: IndexProgress): { kind: 'report'; message: string; percentage?: number } {
+  if (p.phase === 'scan') return { kind: 'report', message: `scanning: ${p.done} files` };
+  const eta = p.etaSeconds !== null ? `, about ${Math.ceil(p.etaSeconds)} s left` : '';
+  return {
+    kind: 'report',
+    message: `${p.done}/${p.total} images${p.failed ? `, ${p.failed} failed` : ''}${eta}`,
+    percentage: p.total > 0 ? Math.floor((100 * p.done) / p.total) : undefined,
+  };
+}
+
+/** The WebSocket JSON-RPC server: loopback only, token required, no browser origins. */
+export class LoupeServer {
+  readonly token = newToken();
+  private http: Server | null = null;
+  private wss: WebSocketServer | null = null;
+  private readonly sessions = new Set<ClientSession>();
+  private nextSessionId = 1;
+  private port = 0;
+
+  constructor(private readonly options: LoupeServerOptions) {
+    for (const root of options.roots) this.wireRoot(root);
+  }
+
+  get clientCount(): number {
+    return this.sessions.size;
+  }
+
+  handshake(): ServerHandshake {
+    return { port: this.port, token: this.token, pid: process.pid, version: VERSION, protocol: PROTOCOL_VERSION };
+  }
+
+  async listen(): Promise<ServerHandshake> {
+    this.http = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' });
+      res.end('Loupe sidecar: WebSocket only\n');
+    });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+    this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    await new Promise<void>((resolveListen, reject) => {
+      this.http!.once('error', reject);
+      this.http!.listen(this.options.port ?? 0, '127.0.0.1', () => resolveListen());
+    });
+    const address = this.http.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+    return this.handshake();
+  }
+
+  private log(level: 'info' | 'warn' | 'error' | 'debug', msg: string): void {
+    this.options.logger.log(level, msg);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const reject = (status: number, why: string) => {
+      this.log('warn', `refused connection from ${peer}: ${why}`);
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const refusal = refuseReason(req, this.port);
+    if (refusal) return reject(403, refusal);
+    const headerToken = bearerToken(req);
+    if (headerToken !== null && !tokenMatches(this.token, headerToken)) return reject(401, 'wrong token in Authorization header');
+    this.wss!.handleUpgrade(req, socket, head, (ws) => {
+      if (headerToken !== null) {
+        this.startSession(ws, peer);
+        return;
+      }
+      // No header: the first frame must be the auth notification.
+      const timer = setTimeout(() => {
+        this.log('warn', `refused connection from ${peer}: no token within ${AUTH_TIMEOUT_MS} ms`);
+        ws.close(4401, 'authentication required');
+      }, AUTH_TIMEOUT_MS);
+      ws.once('message', (data, isBinary) => {
+        clearTimeout(timer);
+        let params: AuthParams | null = null;
+        try {
+          const msg = JSON.parse(isBinary ? '' : data.toString()) as { method?: string; params?: AuthParams };
+          if (msg.method === AuthNotification.method) params = msg.params ?? null;
+        } catch {
+          params = null;
+        }
+        if (!params || !tokenMatches(this.token, params.token)) {
+          this.log('warn', `refused connection from ${peer}: ${params ? 'wrong token' : 'first message was not auth'}`);
+          ws.close(4401, 'authentication failed');
+          return;
+        }
+        this.startSession(ws, peer);
+      });
+    });
+  }
+
+  private startSession(socket: WebSocket, peer: string): void {
+    const connection = createMessageConnection(new WebSocketMessageReader(socket), new WebSocketMessageWriter(socket), {
+      error: (m) => this.log('error', m),
+      warn: (m) => this.log('warn', m),
+      info: (m) => this.log('debug', m),
+      log: (m) => this.log('debug', m),
+    });
+    const session: ClientSession = { id: this.nextSessionId++, connection, socket, wantsProgress: false, progressTokens: new Map() };
+    this.sessions.add(session);
+    this.log('info', `client ${session.id} connected from ${peer} (${this.sessions.size} connected)`);
+    this.options.onClientCount?.(this.sessions.size);
+    this.registerHandlers(session);
+    connection.onClose(() => this.endSession(session));
+    socket.on('close', () => this.endSession(session));
+    connection.listen();
+  }
+
+  private endSession(session: ClientSession): void {
+    if (!this.sessions.delete(session)) return;
+    session.connection.dispose();
+    this.log('info', `client ${session.id} disconnected (${this.sessions.size} connected)`);
+    this.options.onClientCount?.(this.sessions.size);
+  }
+
+  private rootFor(root: string | undefined): RootService[] {
+    if (root === undefined || root === null) return this.options.roots;
+    const wanted = resolve(root);
+    const match = this.options.roots.find((r) => r.root === wanted);
+    if (!match) throw loupeError(LoupeErrorCodes.UnknownRoot, `this sidecar does not serve ${root}`);
+    return [match];
+  }
+
+  private registerHandlers(session: ClientSession): void {
+    const c = session.connection;
+    const guard = <P, R>(fn: (params: P) => Promise<R> | R) => async (params: P): Promise<R | ResponseError<void>> => {
+      try {
+        return await fn(params);
+      } catch (err) {
+        if (err instanceof ResponseError) return err;
+        this.log('error', `request failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        return loupeError(LoupeErrorCodes.InternalError, err instanceof Error ? err.message : String(err));
+      }
+    };
+
+    c.onRequest(InitializeRequest, guard((params: InitializeParams) => {
+      session.wantsProgress = params?.capabilities?.window?.workDoneProgress === true;
+      return { capabilities: {}, serverInfo: { name: 'loupe', version: VERSION }, roots: this.options.roots.map((r) => r.root) };
+    }));
+    c.onNotification('initialized', () => undefined);
+    c.onRequest(ShutdownRequest, guard(() => {
+      this.options.onShutdownRequest?.();
+      return null;
+    }));
+    c.onNotification('exit', () => session.socket.close(1000));
+    c.onNotification('window/workDoneProgress/cancel', (params: { token?: string | number }) => {
+      for (const [root, token] of session.progressTokens) {
+        if (token === params?.token) this.rootFor(root)[0].cancel();
+      }
+    });
+
+    c.onRequest(IndexStatusRequest, guard(async (params) => ({
+      roots: await Promise.all(this.rootFor(params?.root).map((r) => r.status())),
+    })));
+    c.onRequest(IndexRescanRequest, guard((params) => {
+      const roots = this.rootFor(params?.root);
+      for (const r of roots) {
+        r.requestRun('requested by client');
+        if (params?.workDoneToken !== undefined) this.reportOnToken(session, r, params.workDoneToken);
+      }
+      return { started: roots.map((r) => r.root) };
+    }));
+    c.onRequest(IndexCancelRequest, guard((params) => ({
+      cancelled: this.rootFor(params?.root).filter((r) => r.cancel()).map((r) => r.root),
+    })));
+    c.onRequest(IndexErrorsRequest, guard(async (params) => ({
+      failures: (await Promise.all(this.rootFor(params?.root).map((r) => r.failures(Math.min(params?.limit ?? 1000, 10_000))))).flat(),
+    })));
+    c.onRequest(SearchRequest, guard((params: SearchParams): Promise<SearchResponse> => {
+      if (!params || typeof params.query !== 'string') throw loupeError(LoupeErrorCodes.InvalidParams, 'search needs a "query" string');
+      return searchRoots(this.rootFor(params.root), params);
+    }));
+    c.onRequest(SimilarRequest, guard(async (params) => {
+      const [root] = this.rootFor(params?.root);
+      if (!(await root.catalog.getAsset(params.id))) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${params.id} in ${root.root}`);
+      throw loupeError(LoupeErrorCodes.FeatureUnavailable, 'similar images need image embeddings, which are not indexed yet');
+    }));
+    c.onRequest(AssetGetRequest, guard(async (params) => {
+      const [root] = this.rootFor(params?.root);
+      const details = await root.details(params.id);
+      if (!details) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${params.id} in ${root.root}`);
+      return details;
+    }));
+    c.onRequest(ThumbnailPathRequest, guard(async (params) => {
+      const [root] = this.rootFor(params?.root);
+      const asset = await root.catalog.getAsset(params.id);
+      if (!asset) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${params.id} in ${root.root}`);
+      return { path: root.thumbnailPath(asset) };
+    }));
+  }
+
+  /** Reports a root's current or next run on a client-provided work-done token. */
+  private reportOnToken(session: ClientSession, root: RootService, token: string | number): void {
+    const send = (value: unknown) => session.connection.sendNotification('$/progress', { token, value }).catch(() => undefined);
+    send({ kind: 'begin', title: `Indexing ${root.root}`, cancellable: true });
+    const onProgress = (_run: number, p: IndexProgress) => send(progressValue(p));
+    const onEnd = () => {
+      root.off('progress', onProgress);
+      root.off('run-end', onEnd);
+      send({ kind: 'end' });
+    };
+    root.on('progress', onProgress);
+    root.on('run-end', onEnd);
+  }
+
+  /** Background runs (start-up, file changes) are shown to clients that accept server-created progress. */
+  private wireRoot(root: RootService): void {
+    root.on('run-start', (runId) => {
+      for (const s of this.sessions) {
+        if (!s.wantsProgress) continue;
+        const token = `loupe-index-${process.pid}-${root.root}-${runId}`;
+        s.progressTokens.set(root.root, token);
+        s.connection
+          .sendRequest('window/workDoneProgress/create', { token })
+          .then(() => s.connection.sendNotification('$/progress', { token, value: { kind: 'begin', title: 'Loupe: indexing images', cancellable: true } }))
+          .catch(() => s.progressTokens.delete(root.root));
+      }
+    });
+    root.on('progress', (_runId, p) => {
+      for (const s of this.sessions) {
+        const token = s.progressTokens.get(root.root);
+        if (token) s.connection.sendNotification('$/progress', { token, value: progressValue(p) }).catch(() => undefined);
+      }
+    });
+    root.on('run-end', () => {
+      for (const s of this.sessions) {
+        const token = s.progressTokens.get(root.root);
+        if (!token) continue;
+        s.progressTokens.delete(root.root);
+        s.connection.sendNotification('$/progress', { token, value: { kind: 'end' } }).catch(() => undefined);
+      }
+    });
+    root.on('changed', (change) => {
+      for (const s of this.sessions) {
+        s.connection.sendNotification(IndexChangedNotification, { root: root.root, ...change }).catch(() => undefined);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of [...this.sessions]) {
+      s.socket.close(1001, 'server shutting down');
+      this.endSession(s);
+    }
+    this.wss?.close();
+    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
+    this.http?.closeAllConnections?.();
+  }
+}
+
+export type { RootedSearchHit };
