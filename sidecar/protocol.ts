@@ -27,6 +27,8 @@ export const LoupeErrorCodes = {
   FeatureUnavailable: -32003,
   /** A malformed or stale pagination cursor. */
   InvalidCursor: -32004,
+  /** A duplicate resolution or undo could not be done; nothing was left half-done. */
+  ResolutionFailed: -32005,
 } as const;
 
 export function loupeError(code: number, message: string): ResponseError<void> {
@@ -184,6 +186,36 @@ export interface AssetDetails {
 export const AssetGetRequest = new RequestType<AssetRef, AssetDetails, void>('asset/get');
 export const ThumbnailPathRequest = new RequestType<AssetRef, { path: string | null }, void>('thumbnail/path');
 
+// ---- duplicates ----
+
+export type { DuplicateCategory, DuplicateGroup, DuplicateMember } from './duplicates/types';
+export type { ResolutionResult, ResolutionState } from './duplicates/resolve';
+import type { DuplicateGroup } from './duplicates/types';
+import type { ResolutionResult } from './duplicates/resolve';
+
+export interface RootedDuplicateGroup extends DuplicateGroup {
+  root: string;
+}
+export interface DuplicatesListResult {
+  groups: RootedDuplicateGroup[];
+  reclaimableBytes: number;
+  notes: string[];
+}
+export const DuplicatesListRequest = new RequestType<RootParams, DuplicatesListResult, void>('duplicates/list');
+
+export interface DuplicatesResolveParams {
+  root: string;
+  groupKey: string;
+  /** Asset ids to keep (links to trashed files are pointed at the first). */
+  keep: number[];
+  /** Asset ids to move to the OS trash; default: every other member. */
+  trash?: number[];
+}
+export const DuplicatesResolveRequest = new RequestType<DuplicatesResolveParams, ResolutionResult, void>('duplicates/resolve');
+export const DuplicatesUndoRequest = new RequestType<{ root: string; id: number }, ResolutionResult, void>('duplicates/undo');
+export const DuplicatesDismissRequest = new RequestType<{ root: string; groupKey: string }, { dismissed: string }, void>('duplicates/dismiss');
+export const DuplicatesHistoryRequest = new RequestType<RootParams & { limit?: number }, { resolutions: Array<ResolutionResult & { root: string }> }, void>('duplicates/history');
+
 /** Every request and notification method, for the docs check and the method table. */
 export const METHODS = {
   requests: [
@@ -197,6 +229,11 @@ export const METHODS = {
     SimilarRequest.method,
     AssetGetRequest.method,
     ThumbnailPathRequest.method,
+    DuplicatesListRequest.method,
+    DuplicatesResolveRequest.method,
+    DuplicatesUndoRequest.method,
+    DuplicatesDismissRequest.method,
+    DuplicatesHistoryRequest.method,
   ],
   clientNotifications: [AuthNotification.method, 'initialized', 'exit', '$/cancelRequest'],
   serverNotifications: [IndexChangedNotification.method, '$/progress'],

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Catalog } from '../sidecar/catalog/catalog';
+import { indexRoot } from '../sidecar/pipeline/indexer';
 import { documentKind, extractReferences } from '../sidecar/references/extract-links';
+import { referencesTo, resolveTarget } from '../sidecar/references/reference-index';
+import { makeImage, writeFile } from './fixtures/images';
+import { tempDir } from './helpers/temp';
 
 function targets(text: string, kind: Parameters<typeof extractReferences>[1]) {
   const refs = extractReferences(text, kind);
@@ -65,5 +72,37 @@ describe('reference extraction', () => {
     assert.equal(documentKind('index.html'), 'html');
     assert.equal(documentKind('site.scss'), 'css');
     assert.equal(documentKind('photo.jpg'), null);
+  });
+});
+
+describe('reference index', () => {
+  it('records which documents use which image, across folders, and follows edits and deletions', async () => {
+    const root = tempDir();
+    writeFile(join(root, 'assets/hero.png'), await makeImage('png', 20, 20, 1));
+    writeFile(join(root, 'README.md'), '![Hero](assets/hero.png)\n[docs](docs/guide.md)\n');
+    writeFile(join(root, 'docs/guide.md'), 'Intro ![hero](../assets/hero.png) and ![abs](/assets/hero.png)\n');
+    writeFile(join(root, 'site/style.css'), '.h { background: url("../assets/hero.png") }');
+    writeFile(join(root, 'site/escape.md'), '![x](../../outside.png)');
+    const catalog = await Catalog.open(root);
+    try {
+      await indexRoot(catalog);
+      const refs = await referencesTo(catalog, ['assets/hero.png']);
+      assert.deepEqual(
+        refs.map((r) => [r.document, r.raw]),
+        [
+          ['README.md', 'assets/hero.png'],
+          ['docs/guide.md', '../assets/hero.png'],
+          ['docs/guide.md', '/assets/hero.png'],
+          ['site/style.css', '../assets/hero.png'],
+        ],
+      );
+      assert.equal(resolveTarget('site/escape.md', '../../outside.png'), null, 'links that leave the root are ignored');
+      writeFile(join(root, 'README.md'), 'no images any more\n');
+      rmSync(join(root, 'site/style.css'));
+      await indexRoot(catalog);
+      assert.deepEqual((await referencesTo(catalog, ['assets/hero.png'])).map((r) => r.document), ['docs/guide.md', 'docs/guide.md']);
+    } finally {
+      catalog.close();
+    }
   });
 });

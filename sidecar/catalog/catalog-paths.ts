@@ -1,4 +1,5 @@
-import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { isWritable } from '../util/writable';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { userCacheDir } from '../util/cache-dir';
@@ -9,7 +10,7 @@ import { userCacheDir } from '../util/cache-dir';
  */
 export function stateDirFor(root: string): string {
   const inRoot = join(root, '.loupe');
-  if (isWritableDir(existsSync(inRoot) ? inRoot : root)) return inRoot;
+  if (isWritable(existsSync(inRoot) ? inRoot : root)) return inRoot;
   const real = realpathSync(root);
   const key = createHash('sha256').update(real).digest('hex').slice(0, 16);
   return join(userCacheDir(), 'roots', `${basename(real) || 'root'}-${key}`);
@@ -19,15 +20,4 @@ export function ensureStateDir(stateDir: string): void {
   mkdirSync(join(stateDir, 'thumbs'), { recursive: true });
   const ignore = join(stateDir, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, '*\n');
-}
-
-/** Writable for us, and (because root ignores permissions) not marked read-only by its owner. */
-function isWritableDir(dir: string): boolean {
-  try {
-    accessSync(dir, constants.W_OK);
-    if (process.getuid?.() === 0 && (statSync(dir).mode & 0o200) === 0) return false;
-    return true;
-  } catch {
-    return false;
-  }
 }

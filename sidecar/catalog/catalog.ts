@@ -387,6 +387,54 @@ export class Catalog {
     });
   }
 
+  /**
+   * The searchable facts of every indexed ('ok') asset, or of the given ids only, for the in-memory
+   * search engine. Read as one JSON value per batch of 50,000 rows, not one JS object per row
+   * (findAssets needs ~3 s for 100,000 rows; this a fraction of that). Batches take the lock one at a time.
+   */
+  async loadSearchRows(ids?: readonly number[]): Promise<SearchFacts[]> {
+    const out: SearchFacts[] = [];
+    const select = async (where: string, params: DuckDBValue[]): Promise<Array<[number, number]>> => {
+      const rows = await this.lock.run(() =>
+        this.all(
+          `SELECT CAST(to_json(list(json_array(id, rel_path, size, format, width, height, taken_at, camera_make, camera_model,
+             orientation, thumb) ORDER BY id)) AS VARCHAR) AS j, count(*) AS n, max(id) AS last
+           FROM (SELECT * FROM assets WHERE status = 'ok' AND ${where} ORDER BY id LIMIT 50000)`,
+          params,
+        ),
+      );
+      const n = num(rows[0]?.n ?? 0);
+      if (n === 0) return [];
+      for (const r of JSON.parse(rows[0].j as string) as unknown[][]) {
+        out.push({
+          id: r[0] as number,
+          relPath: r[1] as string,
+          size: r[2] as number,
+          format: (r[3] as Asset['format']) ?? null,
+          width: (r[4] as number | null) ?? null,
+          height: (r[5] as number | null) ?? null,
+          takenAt: (r[6] as string | null) ?? null,
+          cameraMake: (r[7] as string | null) ?? null,
+          cameraModel: (r[8] as string | null) ?? null,
+          orientation: (r[9] as number | null) ?? null,
+          thumb: (r[10] as string | null) ?? null,
+        });
+      }
+      return [[n, num(rows[0].last)]];
+    };
+    if (ids) {
+      const valid = [...new Set(ids)].filter((id) => Number.isSafeInteger(id));
+      for (let i = 0; i < valid.length; i += 1000) await select(`id IN (${valid.slice(i, i + 1000).join(', ')})`, []);
+      return out;
+    }
+    let last = -1;
+    for (;;) {
+      const batch = await select('id > $1', [last]);
+      if (batch.length === 0 || batch[0][0] < 50000) return out;
+      last = batch[0][1];
+    }
+  }
+
   async summary(maxFailures = 1000): Promise<StatusSummary> {
     return this.lock.run(async () => {
       const counts = await this.all(`SELECT status, count(*) AS n FROM assets GROUP BY status`);
@@ -419,14 +467,39 @@ export class Catalog {
     );
   }
 
+  /**
+   * Runs `fn` inside one transaction with exclusive use of the connection. For feature stores
+   * (references, duplicates...) that keep their SQL next to their logic; parameters are always bound.
+   */
+  async transact<T>(fn: (q: SqlRunner) => Promise<T>): Promise<T> {
+    return this.lock.run(() => this.transaction(() => fn({ all: (sql, params) => this.all(sql, params), exec: (sql, params) => this.exec(sql, params) })));
+  }
+
+  /** A read that needs no transaction. */
+  async read(sql: string, params?: DuckDBValue[]): Promise<JsRow[]> {
+    return this.lock.run(() => this.all(sql, params));
+  }
+
   /** Escape hatch for tests and benchmarks that seed state; product code uses the typed methods. */
   async rawQuery(sql: string, params?: DuckDBValue[]): Promise<JsRow[]> {
     return this.lock.run(() => this.all(sql, params));
   }
 }
 
+/** The searchable facts of one indexed asset: what the in-memory search engine keeps. */
+export type SearchFacts = Pick<
+  Asset,
+  'id' | 'relPath' | 'size' | 'format' | 'width' | 'height' | 'takenAt' | 'cameraMake' | 'cameraModel' | 'orientation' | 'thumb'
+>;
+
 export function sortKeys(obj: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(obj).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export type { Row };
+
+/** What a feature store may do inside `Catalog.transact`. */
+export interface SqlRunner {
+  all(sql: string, params?: DuckDBValue[]): Promise<JsRow[]>;
+  exec(sql: string, params?: DuckDBValue[]): Promise<void>;
+}

@@ -46,6 +46,55 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
     ],
   },
+  {
+    version: 2,
+    description: 'documents that link to files, and the links they hold (for duplicate resolution and "used by")',
+    statements: [
+      `CREATE SEQUENCE document_id_seq START 1`,
+      `CREATE TABLE documents (
+        id BIGINT PRIMARY KEY DEFAULT nextval('document_id_seq'),
+        rel_path VARCHAR NOT NULL UNIQUE,
+        size BIGINT NOT NULL,
+        mtime_ms DOUBLE NOT NULL,
+        kind VARCHAR NOT NULL,
+        error_message VARCHAR
+      )`,
+      `CREATE TABLE doc_references (
+        document_id BIGINT NOT NULL,
+        target_path VARCHAR NOT NULL,
+        raw VARCHAR NOT NULL,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL,
+        syntax VARCHAR NOT NULL
+      )`,
+    ],
+  },
+  {
+    version: 3,
+    description: 'PDQ hashes, dismissed duplicate groups, and the journal of duplicate resolutions',
+    statements: [
+      `CREATE TABLE pdq_hashes (
+        asset_id BIGINT NOT NULL,
+        quality INTEGER NOT NULL,
+        hash VARCHAR NOT NULL,
+        dihedral VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE duplicate_dismissals (
+        group_key VARCHAR PRIMARY KEY,
+        category VARCHAR NOT NULL,
+        dismissed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+      )`,
+      `CREATE SEQUENCE resolution_id_seq START 1`,
+      `CREATE TABLE resolutions (
+        id BIGINT PRIMARY KEY DEFAULT nextval('resolution_id_seq'),
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        state VARCHAR NOT NULL,
+        group_key VARCHAR NOT NULL,
+        journal VARCHAR NOT NULL,
+        error_message VARCHAR
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -4,11 +4,12 @@ import { parseArgs } from 'node:util';
 import { Catalog } from '../catalog/catalog';
 import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
 import { indexRoot } from '../pipeline/indexer';
-import { searchCatalog, type SearchResult } from '../search/search';
+import { SearchEngine, type SearchResult } from '../search/search';
 import { ModelResolver } from '../models/resolver';
 import { ProgressBar } from './progress-bar';
 import { VERSION } from '../version';
 import { runDoctor } from './doctor';
+import { findDuplicateGroups } from '../duplicates/find-groups';
 import { parseServeArgs, serve } from '../server/serve-command';
 
 class UsageError extends Error {}
@@ -20,11 +21,13 @@ Usage:
   loupe status <dir> [--json]
   loupe search <dir> <query> [--json] [--limit N]
   loupe search <dir> --queries <file> --json     one query per line in, one JSON line per query out
+  loupe duplicates <dir> [--json]                exact copies and near-duplicates, with the suggested keeper
   loupe models list | fetch [ID...] | verify [ID...]
   loupe doctor [dir]
   loupe serve --root <dir> [--root <dir>]... [--port N] [--idle-timeout MIN] [--parent-pid PID] [--no-watch]
 
 Query filters: folder:NAME path:TEXT ext:png camera:canon date:2017 date:2017-11..2018 after:2017-05 before:2019
+  size:>2mb larger:1mb smaller:500kb width:>1000 height:800..1600 is:portrait|landscape|square
 Environment: LOUPE_MODELS_DIR (models folder checked first), LOUPE_CACHE_DIR (cache for models and read-only roots).`;
 
 function rootArg(value: string | undefined): string {
@@ -151,11 +154,40 @@ async function cmdSearch(args: string[]): Promise<number> {
     : null;
   if (!queries && positionals.length < 2) throw new UsageError('missing <query>');
   return withCatalog(root, async (catalog) => {
+    const engine = await SearchEngine.load(catalog);
     for (const query of queries ?? [positionals.slice(1).join(' ')]) {
-      const result = await searchCatalog(catalog, query, { limit });
+      const result = await engine.search({ query, limit });
       if (values.json) print(JSON.stringify(result));
       else printHuman(result);
     }
+    return 0;
+  });
+}
+
+function formatBytes(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${Math.round(n / 1e3)} KB` : `${n} B`;
+}
+
+async function cmdDuplicates(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const root = rootArg(positionals[0]);
+  return withCatalog(root, async (catalog) => {
+    const report = await findDuplicateGroups(catalog);
+    if (values.json) {
+      print(JSON.stringify({ root, ...report }));
+      return 0;
+    }
+    if (report.groups.length === 0) print('no duplicates found');
+    for (const g of report.groups) {
+      print(`${g.category === 'exact' ? 'exact copies' : g.category === 'near' ? 'near-duplicates' : 'similar shots'} (${g.members.length} files, ${formatBytes(g.reclaimableBytes)} reclaimable)`);
+      for (const m of g.members) {
+        const keep = m.id === g.keeperId ? `keep: ${g.keeperReason}` : `distance ${m.distance ?? '?'}`;
+        const used = m.referencedBy.length ? `; used by ${m.referencedBy.join(', ')}` : '';
+        print(`  ${m.id === g.keeperId ? '*' : ' '} ${m.relPath}  ${m.width}x${m.height} ${formatBytes(m.size)}  (${keep}${used})`);
+      }
+    }
+    print(`total reclaimable: ${formatBytes(report.reclaimableBytes)}`);
+    for (const n of report.notes) print(`note: ${n}`);
     return 0;
   });
 }
@@ -216,6 +248,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdStatus(rest);
       case 'search':
         return await cmdSearch(rest);
+      case 'duplicates':
+        return await cmdDuplicates(rest);
       case 'models':
         return await cmdModels(rest);
       case 'serve':

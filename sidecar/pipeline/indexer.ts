@@ -9,6 +9,8 @@ import type { AnalyzerRows } from '../catalog/types';
 import { analyzerVersions, type Analyzer } from './analyzer';
 import { ProgressTracker, type IndexProgress } from './progress';
 import { runBounded } from './work-queue';
+import { updateReferences } from '../references/reference-index';
+import { defaultAnalyzers } from '../analyzers/default-analyzers';
 
 export interface IndexOptions {
   analyzers?: readonly Analyzer[];
@@ -49,7 +51,7 @@ export function defaultConcurrency(): number {
  */
 export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): Promise<IndexSummary> {
   const started = performance.now();
-  const analyzers = options.analyzers ?? [];
+  const analyzers = options.analyzers ?? defaultAnalyzers();
   const versions = analyzerVersions(analyzers);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const interval = options.progressIntervalMs ?? 200;
@@ -61,6 +63,8 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
     signal: options.signal,
     onProgress: (seen) => options.onProgress?.({ phase: 'scan', done: seen, total: 0, failed: 0, current: null, rate: 0, etaSeconds: null }),
   });
+
+  await updateReferences(catalog, scan.documents);
 
   const scanUpserts = [...scan.changes.moved.map((m) => m.id), ...scan.changes.touched.map((t) => t.id), ...scan.changes.changed.map((c) => c.id)];
   if (scanUpserts.length || scan.changes.removed.length) options.onAssetsChanged?.({ upserted: scanUpserts, removed: scan.changes.removed });

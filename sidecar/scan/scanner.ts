@@ -4,10 +4,13 @@ import { emptyChanges } from '../catalog/catalog';
 import type { KnownFile } from '../catalog/types';
 import { hashFile } from '../util/hash';
 import { formatFromName, SNIFF_BYTES, sniffImage } from './sniff';
+import { documentKind } from '../references/extract-links';
 import { walkRoot, type WalkedFile, type WalkOptions } from './walk';
 
 export interface ScanResult {
   changes: ScanChanges;
+  /** Files that may link to images (Markdown, HTML, CSS, JSON), for the reference index. */
+  documents: WalkedFile[];
   filesSeen: number;
   unchanged: number;
   durationMs: number;
@@ -135,5 +138,6 @@ export async function scanRoot(catalog: Catalog, options: WalkOptions = {}): Pro
   for (const a of changes.added) if (others.has(a.relPath)) changes.otherRemoved.push(a.relPath);
 
   await catalog.applyScan(changes);
-  return { changes, filesSeen: entries.length, unchanged, durationMs: performance.now() - started };
+  const documents = entries.filter((e): e is WalkedFile => e.kind === 'file' && documentKind(e.relPath) !== null);
+  return { changes, documents, filesSeen: entries.length, unchanged, durationMs: performance.now() - started };
 }

@@ -9,6 +9,9 @@ import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
 import type { AssetDetails, IndexFailure, RootState, RootStatus } from '../protocol';
 import type { Logger } from './log';
 import { RootWatcher } from './root-watcher';
+import { dismissGroup, findDuplicateGroups } from '../duplicates/find-groups';
+import { listResolutions, recoverResolutions, resolveGroup, undoResolution, type ResolutionResult, type ResolveRequest } from '../duplicates/resolve';
+import type { DuplicateReport } from '../duplicates/types';
 
 export interface RootServiceOptions {
   excludes?: readonly string[];
@@ -53,6 +56,8 @@ export class RootService extends EventEmitter<RunEvents> {
 
   static async open(root: string, options: RootServiceOptions): Promise<RootService> {
     const catalog = await Catalog.open(root);
+    const recovered = await recoverResolutions(catalog);
+    if (recovered) options.logger.log('warn', `rolled back ${recovered} duplicate resolution(s) interrupted by a crash in ${root}`);
     const service = new RootService(root, catalog, options);
     if (options.watch !== false) {
       service.watcher = new RootWatcher(root, {
@@ -207,6 +212,37 @@ export class RootService extends EventEmitter<RunEvents> {
       ocr: null,
       faces: [],
     };
+  }
+
+  duplicates(): Promise<DuplicateReport> {
+    return findDuplicateGroups(this.catalog);
+  }
+
+  /** Resolutions change files on disk; a follow-up run brings the catalog and search up to date. */
+  async resolveDuplicates(request: ResolveRequest): Promise<ResolutionResult> {
+    await this.whenIdle();
+    try {
+      return await resolveGroup(this.catalog, request);
+    } finally {
+      this.requestRun('duplicates resolved');
+    }
+  }
+
+  async undoResolution(id: number): Promise<ResolutionResult> {
+    await this.whenIdle();
+    try {
+      return await undoResolution(this.catalog, id);
+    } finally {
+      this.requestRun('resolution undone');
+    }
+  }
+
+  dismissDuplicates(key: string): Promise<void> {
+    return dismissGroup(this.catalog, key);
+  }
+
+  resolutions(limit: number): Promise<ResolutionResult[]> {
+    return listResolutions(this.catalog, limit);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   AssetGetRequest,
   AuthNotification,
+  DuplicatesDismissRequest,
+  DuplicatesHistoryRequest,
+  DuplicatesListRequest,
+  DuplicatesResolveRequest,
+  DuplicatesUndoRequest,
   IndexCancelRequest,
   IndexChangedNotification,
   IndexErrorsRequest,
@@ -236,6 +241,41 @@ export class LoupeServer {
       if (!details) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${params.id} in ${root.root}`);
       return details;
     }));
+    c.onRequest(DuplicatesListRequest, guard(async (params) => {
+      const reports = await Promise.all(this.rootFor(params?.root).map(async (r) => ({ root: r.root, report: await r.duplicates() })));
+      return {
+        groups: reports.flatMap(({ root, report }) => report.groups.map((g) => ({ ...g, root }))),
+        reclaimableBytes: reports.reduce((a, { report }) => a + report.reclaimableBytes, 0),
+        notes: [...new Set(reports.flatMap(({ report }) => report.notes))],
+      };
+    }));
+    const resolutionGuard = async <T>(fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof Error && err.name === 'ResolutionError') throw loupeError(LoupeErrorCodes.ResolutionFailed, err.message);
+        throw err;
+      }
+    };
+    c.onRequest(DuplicatesResolveRequest, guard((params) => {
+      if (!params || !Array.isArray(params.keep) || typeof params.groupKey !== 'string') {
+        throw loupeError(LoupeErrorCodes.InvalidParams, 'duplicates/resolve needs root, groupKey and keep');
+      }
+      const [root] = this.rootFor(params.root);
+      return resolutionGuard(() => root.resolveDuplicates({ groupKey: params.groupKey, keep: params.keep, trash: params.trash }));
+    }));
+    c.onRequest(DuplicatesUndoRequest, guard((params) => {
+      const [root] = this.rootFor(params?.root);
+      return resolutionGuard(() => root.undoResolution(params.id));
+    }));
+    c.onRequest(DuplicatesDismissRequest, guard(async (params) => {
+      const [root] = this.rootFor(params?.root);
+      await root.dismissDuplicates(params.groupKey);
+      return { dismissed: params.groupKey };
+    }));
+    c.onRequest(DuplicatesHistoryRequest, guard(async (params) => ({
+      resolutions: (await Promise.all(this.rootFor(params?.root).map(async (r) => (await r.resolutions(params?.limit ?? 50)).map((x) => ({ ...x, root: r.root }))))).flat(),
+    })));
     c.onRequest(ThumbnailPathRequest, guard(async (params) => {
       const [root] = this.rootFor(params?.root);
       const asset = await root.catalog.getAsset(params.id);

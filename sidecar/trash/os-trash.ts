@@ -73,6 +73,12 @@ async function locate(originalPath: string, since: number): Promise<{ trashedPat
   return best ? { trashedPath: best.trashedPath, infoPath: best.infoPath } : null;
 }
 
+/** Looks for a file trashed after `sinceMs` (crash recovery: the move happened, the record did not). */
+export async function findInTrash(originalPath: string, sinceMs: number): Promise<TrashedFile | null> {
+  const found = await locate(originalPath, sinceMs);
+  return found ? { originalPath, ...found, trashedAt: new Date(sinceMs).toISOString() } : null;
+}
+
 /** Moves files to the OS trash (never deletes) and records where each went. */
 export async function moveToTrash(paths: string[]): Promise<TrashedFile[]> {
   const { default: trash } = await import('trash');

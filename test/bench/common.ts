@@ -131,6 +131,8 @@ export interface BenchResult<R = unknown> {
   fullSize: boolean;
   params: Record<string, number | string | boolean>;
   machine: MachineInfo;
+  /** 1/5/15-minute load averages when the result was written: a busy shared machine shows here. */
+  loadAverageAtEnd?: number[];
   notes: string[];
   /** One headline line for the summary printed by run.ts. */
   headline: string;
@@ -141,7 +143,8 @@ export function writeResult<R>(result: BenchResult<R>): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${result.name}.json`);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(result, null, 2) + '\n');
+  const stamped: BenchResult<R> = { ...result, loadAverageAtEnd: loadavg().map((l) => round(l, 2)) };
+  writeFileSync(tmp, JSON.stringify(stamped, null, 2) + '\n');
   renameSync(tmp, file);
   return file;
 }
@@ -177,17 +180,27 @@ export function seconds(ms: number): number {
   return round(ms / 1000, 3);
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, preserving order of results. */
+/**
+ * Runs `fn` over `items` with at most `limit` in flight, preserving order of results.
+ * On the first failure no new item is started and, once the items in flight have settled,
+ * that first error is thrown (so no work keeps running behind the caller's back).
+ */
 export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | null = null;
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && failure === null) {
       const i = next++;
-      out[i] = await fn(items[i], i);
+      try {
+        out[i] = await fn(items[i], i);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   });
   await Promise.all(lanes);
+  if (failure !== null) throw (failure as { error: unknown }).error;
   return out;
 }
 

@@ -198,8 +198,9 @@ function grain(): Int8Array {
 async function makeLargeJpeg(source: string, index: number, target: string): Promise<void> {
   const rand = prng(index + 1);
   const meta = await sharp(source).metadata();
-  const w = meta.width ?? 0;
-  const h = meta.height ?? 0;
+  // Dimensions after EXIF auto-orientation: extract() below runs on the rotated image.
+  const w = meta.autoOrient?.width ?? meta.width ?? 0;
+  const h = meta.autoOrient?.height ?? meta.height ?? 0;
   if (w < 8 || h < 8) throw new Error(`${source}: unusable dimensions ${w}x${h}`);
   const frac = 0.8 + rand() * 0.2;
   const cw = Math.max(8, Math.floor(w * frac));

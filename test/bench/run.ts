@@ -74,14 +74,15 @@ async function main(): Promise<number> {
     }
     const recorded = JSON.parse(readFileSync(o.file, 'utf8')) as BenchResult;
     const size = recorded.fullSize ? '' : ' [reduced size]';
-    lines.push(`${pad(o.name, width)}${recorded.headline}${size}  (${o.seconds.toFixed(0)} s)`);
+    const load = recorded.loadAverageAtEnd ? `, load ${recorded.machine.loadAverageAtStart[0]}->${recorded.loadAverageAtEnd[0]}` : '';
+    lines.push(`${pad(o.name, width)}${recorded.headline}${size}  (${o.seconds.toFixed(0)} s${load})`);
   }
   const first = outcomes.find((o) => o.file);
   if (first?.file) {
     const m = (JSON.parse(readFileSync(first.file, 'utf8')) as BenchResult).machine;
     lines.push(
       `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemoryMB} MB RAM, node ${m.node}, sharp ${m.sharp} (libvips ${m.libvips}), ` +
-        `load at start ${m.loadAverageAtStart.join(' ')}`,
+        `load average at start ${m.loadAverageAtStart.join(' ')}`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
