@@ -5,7 +5,8 @@ import * as esbuild from 'esbuild';
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
-const native = ['sharp', 'onnxruntime-node', '@duckdb/node-api', '@duckdb/node-bindings', 'usearch'];
+// trash reads /proc parsers through dynamic requires that cannot be bundled.
+const native = ['sharp', 'onnxruntime-node', '@duckdb/node-api', '@duckdb/node-bindings', 'usearch', 'trash'];
 
 const common = {
   bundle: true,

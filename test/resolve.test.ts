@@ -132,3 +132,51 @@ describe('duplicate resolution', () => {
     }
   });
 });
+
+describe('duplicates over the sidecar protocol', () => {
+  it('lists, resolves, undoes and dismisses through RPC, and the index follows', async () => {
+    const { startSidecar, waitFor } = await import('./helpers/sidecar');
+    const { connectToSidecar } = await import('../sidecar/client/connect');
+    const protocol = await import('../sidecar/protocol');
+    const { root, docs } = await workspace();
+    const xdg = process.env.XDG_DATA_HOME!;
+    const sidecar = await startSidecar([root], [], { XDG_DATA_HOME: xdg });
+    const c = await connectToSidecar(sidecar.handshake);
+    try {
+      await waitFor('indexed', async () => {
+        const s = await c.connection.sendRequest(protocol.IndexStatusRequest, {});
+        return s.roots[0].state === 'idle' && s.roots[0].lastRun !== null && s.roots[0].pending === 0;
+      });
+      const list = await c.connection.sendRequest(protocol.DuplicatesListRequest, {});
+      const near = list.groups.find((g) => g.category === 'near')!;
+      assert.equal(near.root, root);
+      assert.ok(list.reclaimableBytes > 0);
+      const keep = near.members.find((m) => m.relPath === 'photos/falcon.jpg')!.id;
+      const done = await c.connection.sendRequest(protocol.DuplicatesResolveRequest, { root, groupKey: near.key, keep: [keep] });
+      assert.equal(done.state, 'applied');
+      assert.equal(readFileSync(join(root, 'site/style.css'), 'utf8'), '.hero { background: url("../photos/falcon.jpg"); }\n');
+      await waitFor('search no longer finds the trashed copy', async () => (await c.connection.sendRequest(protocol.SearchRequest, { query: 'falcon-copy' })).items.length === 0);
+      const history = await c.connection.sendRequest(protocol.DuplicatesHistoryRequest, {});
+      assert.equal(history.resolutions[0].id, done.id);
+
+      const undone = await c.connection.sendRequest(protocol.DuplicatesUndoRequest, { root, id: done.id });
+      assert.equal(undone.state, 'undone');
+      for (const [path, text] of Object.entries(docs)) assert.equal(readFileSync(join(root, path), 'utf8'), text);
+      await waitFor('restored copy is indexed again', async () => (await c.connection.sendRequest(protocol.SearchRequest, { query: 'falcon-copy' })).items.length === 1);
+
+      await assert.rejects(
+        c.connection.sendRequest(protocol.DuplicatesResolveRequest, { root, groupKey: 'near:gone', keep: [keep] }),
+        (err: { code?: number; message?: string }) => err.code === protocol.LoupeErrorCodes.ResolutionFailed && /no longer exists/.test(err.message ?? ''),
+      );
+      const again = await waitFor('group listed again', async () =>
+        (await c.connection.sendRequest(protocol.DuplicatesListRequest, {})).groups.find((g) => g.category === 'near'),
+      );
+      await c.connection.sendRequest(protocol.DuplicatesDismissRequest, { root, groupKey: again.key });
+      const after = await c.connection.sendRequest(protocol.DuplicatesListRequest, {});
+      assert.ok(!after.groups.some((g) => g.key === again.key));
+    } finally {
+      c.close();
+      await sidecar.stop();
+    }
+  });
+});
