@@ -95,6 +95,22 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    description: 'image embeddings (for similar images and similar shots) and ImageNet labels',
+    statements: [
+      `CREATE TABLE image_embeddings (
+        asset_id BIGINT NOT NULL,
+        model VARCHAR NOT NULL,
+        vector FLOAT[] NOT NULL
+      )`,
+      `CREATE TABLE image_labels (
+        asset_id BIGINT NOT NULL,
+        class_index INTEGER NOT NULL,
+        score DOUBLE NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -118,7 +118,7 @@ export class FilenameSignal implements SearchSignal {
 // Hot loops live in small functions: V8 optimises them as a whole instead of on-stack mid-loop.
 
 /** Gives every document of `docs` not yet touched this round the score `v`; returns the new count. */
-function fill(docs: readonly number[], s: Scratch, v: number, n: number): number {
+function fill(docs: ArrayLike<number>, s: Scratch, v: number, n: number): number {
   const stamps = s.stamps;
   const stamp = s.stamp;
   const value = s.value;
@@ -135,7 +135,7 @@ function fill(docs: readonly number[], s: Scratch, v: number, n: number): number
 }
 
 /** Like `fill`, for the documents whose text contains `needle`. */
-function fillContaining(docs: readonly number[], texts: readonly string[], needle: string, s: Scratch, v: number, n: number): number {
+function fillContaining(docs: ArrayLike<number>, texts: readonly string[], needle: string, s: Scratch, v: number, n: number): number {
   const stamps = s.stamps;
   const stamp = s.stamp;
   const value = s.value;

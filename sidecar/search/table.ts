@@ -205,8 +205,9 @@ export class SearchTable {
       this.write(slot, a);
       entering.push(slot);
     }
-    this.names.commit();
-    this.folderText.commit();
+    // A big batch (the initial load) packs the posting lists.
+    this.names.commit(entering.length >= 1000);
+    this.folderText.commit(entering.length >= 1000);
 
     // Keep the global order.
     if (leaving.length > 0) {

@@ -12,6 +12,13 @@ import { pathWords, singular } from './filename-match';
 
 const NO_IDS: readonly number[] = [];
 
+/** A posting list: an array while it grows, packed into an Int32Array by `compact` (half the memory). */
+export type Postings = number[] | Int32Array;
+
+function growable(list: Postings): number[] {
+  return Array.isArray(list) ? list : Array.from(list);
+}
+
 function trigramKey(text: string, i: number): number {
   const a = text.charCodeAt(i);
   const b = text.charCodeAt(i + 1);
@@ -26,14 +33,15 @@ export class TextIndex {
   readonly wordsTexts: string[] = [];
 
   private readonly vocab: string[] = [];
-  private readonly postings: number[][] = [];
+  private readonly postings: Postings[] = [];
   private readonly freeVocab: number[] = [];
   private readonly byWord = new Map<string, number>();
-  private readonly bySingular = new Map<string, number[]>();
+  /** Singular form -> vocabulary id, or ids when several words share it ("box", "boxes"). */
+  private readonly bySingular = new Map<string, number | number[]>();
   /** Vocabulary ids in word order; words added since the last `commit` wait in `unsorted`. */
   private sorted: number[] = [];
   private unsorted: number[] = [];
-  private readonly trigrams = new Map<number, number[]>();
+  private readonly trigrams = new Map<number, Postings>();
 
   /**
    * Indexes a document: `lower` is its lower-cased raw text, `words` its words (see `pathWords`).
@@ -48,13 +56,19 @@ export class TextIndex {
       let v = this.byWord.get(w);
       if (v === undefined) v = this.newWord(w);
       const list = this.postings[v];
-      if (list[list.length - 1] !== doc) list.push(doc);
+      if (list[list.length - 1] !== doc) {
+        if (Array.isArray(list)) list.push(doc);
+        else (this.postings[v] = growable(list)).push(doc);
+      }
     }
     for (let i = 0; i + 3 <= lower.length; i++) {
       const key = trigramKey(lower, i);
       const list = this.trigrams.get(key);
       if (!list) this.trigrams.set(key, [doc]);
-      else if (list[list.length - 1] !== doc) list.push(doc);
+      else if (list[list.length - 1] !== doc) {
+        if (Array.isArray(list)) list.push(doc);
+        else this.trigrams.set(key, [...list, doc]);
+      }
     }
   }
 
@@ -78,19 +92,23 @@ export class TextIndex {
       this.wordsTexts[doc] = '';
     }
     for (const v of words) {
-      const kept = this.postings[v].filter((d) => !dead.has(d));
+      const kept = growable(this.postings[v]).filter((d) => !dead.has(d));
       if (kept.length > 0) this.postings[v] = kept;
       else this.dropWord(v);
     }
     for (const key of keys) {
-      const kept = this.trigrams.get(key)!.filter((d) => !dead.has(d));
+      const kept = growable(this.trigrams.get(key)!).filter((d) => !dead.has(d));
       if (kept.length > 0) this.trigrams.set(key, kept);
       else this.trigrams.delete(key);
     }
   }
 
-  /** Brings the sorted vocabulary up to date; call after a batch of add/remove. */
-  commit(): void {
+  /** Brings the sorted vocabulary up to date; call after a batch of add/remove. `compact` packs every list. */
+  commit(compact = false): void {
+    if (compact) {
+      for (let v = 0; v < this.postings.length; v++) if (Array.isArray(this.postings[v])) this.postings[v] = Int32Array.from(this.postings[v]);
+      for (const [key, list] of this.trigrams) if (Array.isArray(list)) this.trigrams.set(key, Int32Array.from(list));
+    }
     if (this.unsorted.length === 0) return;
     const cmp = (a: number, b: number) => (this.vocab[a] < this.vocab[b] ? -1 : this.vocab[a] > this.vocab[b] ? 1 : 0);
     if (this.unsorted.length > 64) {
@@ -106,13 +124,14 @@ export class TextIndex {
   }
 
   /** Documents containing vocabulary word `v`. */
-  docsOf(v: number): readonly number[] {
+  docsOf(v: number): ArrayLike<number> {
     return this.postings[v];
   }
 
   /** Vocabulary words equal to `term` up to plurals (`singular(word) === singular(term)`). */
   exactWords(term: string): readonly number[] {
-    return this.bySingular.get(singular(term)) ?? NO_IDS;
+    const ids = this.bySingular.get(singular(term));
+    return ids === undefined ? NO_IDS : typeof ids === 'number' ? [ids] : ids;
   }
 
   /** Vocabulary words starting with `prefix` (including the word itself). */
@@ -130,8 +149,8 @@ export class TextIndex {
    * Documents whose raw text may contain `needle` (3+ characters): the shortest posting list among its
    * trigrams. Callers verify with `texts[doc].includes(needle)`. Empty when some trigram never occurs.
    */
-  substringCandidates(needle: string): readonly number[] {
-    let best: number[] | undefined;
+  substringCandidates(needle: string): ArrayLike<number> {
+    let best: Postings | undefined;
     for (let i = 0; i + 3 <= needle.length; i++) {
       const list = this.trigrams.get(trigramKey(needle, i));
       if (!list) return NO_IDS;
@@ -158,8 +177,9 @@ export class TextIndex {
     this.byWord.set(w, v);
     const key = singular(w);
     const same = this.bySingular.get(key);
-    if (same) same.push(v);
-    else this.bySingular.set(key, [v]);
+    if (same === undefined) this.bySingular.set(key, v);
+    else if (typeof same === 'number') this.bySingular.set(key, [same, v]);
+    else same.push(v);
     this.unsorted.push(v);
     return v;
   }
@@ -168,8 +188,10 @@ export class TextIndex {
     const w = this.vocab[v];
     this.byWord.delete(w);
     const key = singular(w);
-    const same = this.bySingular.get(key)!.filter((x) => x !== v);
-    if (same.length > 0) this.bySingular.set(key, same);
+    const same = this.bySingular.get(key)!;
+    const rest = typeof same === 'number' ? [] : same.filter((x) => x !== v);
+    if (rest.length > 1) this.bySingular.set(key, rest);
+    else if (rest.length === 1) this.bySingular.set(key, rest[0]);
     else this.bySingular.delete(key);
     const at = this.lowerBound(w);
     if (this.sorted[at] === v) this.sorted.splice(at, 1);
