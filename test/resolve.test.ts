@@ -7,7 +7,10 @@ import { Catalog } from '../sidecar/catalog/catalog';
 import { findDuplicateGroups } from '../sidecar/duplicates/find-groups';
 import { recoverResolutions, resolveGroup, undoResolution } from '../sidecar/duplicates/resolve';
 import { indexRoot } from '../sidecar/pipeline/indexer';
+import { connectToSidecar } from '../sidecar/client/connect';
+import * as protocol from '../sidecar/protocol';
 import { writeFile } from './fixtures/images';
+import { startSidecar, waitFor } from './helpers/sidecar';
 import { SHARED_DATA, tempDir } from './helpers/temp';
 
 before(() => {
@@ -135,9 +138,6 @@ describe('duplicate resolution', () => {
 
 describe('duplicates over the sidecar protocol', () => {
   it('lists, resolves, undoes and dismisses through RPC, and the index follows', async () => {
-    const { startSidecar, waitFor } = await import('./helpers/sidecar');
-    const { connectToSidecar } = await import('../sidecar/client/connect');
-    const protocol = await import('../sidecar/protocol');
     const { root, docs } = await workspace();
     const xdg = process.env.XDG_DATA_HOME!;
     const sidecar = await startSidecar([root], [], { XDG_DATA_HOME: xdg });
