@@ -19,7 +19,7 @@ import { Mutex } from '../util/mutex';
 import { decodeCursor, encodeCursor, queryFingerprint, type CursorState } from './cursor';
 import { FilenameSignal } from './filename-signal';
 import { CompiledFilter, filterReasons, providedLabel, requestedProvided, type ProvidedConstraint } from './filters';
-import { accumulate, RRF_K, Scratch, TopK } from './fusion';
+import { accumulate, ownSlots, RRF_K, Scratch, TopK } from './fusion';
 import { parseQuery, withFilters, type ParsedQuery } from './query-parser';
 import { SearchTable } from './table';
 import type {
@@ -398,39 +398,38 @@ export class SearchEngine {
     fingerprint: string,
   ): Page {
     const table = this.table;
-    const acc = this.acc;
-    acc.ensure(table.slotCount);
-    this.seen.ensure(table.slotCount);
-    acc.next();
-    let count = 0;
     let best = 0;
-    lists.forEach(({ reg, list }, i) => {
-      count = accumulate(list, reg.weight, 1 << i, this.k, table, acc, this.seen, count);
-      best += reg.weight / (this.k + 1);
-    });
+    for (const { reg } of lists) best += reg.weight / (this.k + 1);
+    const single = lists.length === 1 ? ownSlots(lists[0].list, table) : null;
+    let count: number;
+    if (single !== null) count = single.length;
+    else {
+      const acc = this.acc;
+      acc.ensure(table.slotCount);
+      this.seen.ensure(table.slotCount);
+      acc.next();
+      count = 0;
+      lists.forEach(({ reg, list }, i) => {
+        count = accumulate(list, reg.weight, 1 << i, this.k, table, acc, this.seen, count);
+      });
+    }
     if (this.candSlots.length < count) {
-      const n = Math.max(count, this.candSlots.length * 2);
-      this.candSlots = new Int32Array(n);
-      this.candScores = new Float64Array(n);
-      this.candBits = new Uint32Array(n);
+      const size = Math.max(count, this.candSlots.length * 2);
+      this.candSlots = new Int32Array(size);
+      this.candScores = new Float64Array(size);
+      this.candBits = new Uint32Array(size);
     }
     const cs = this.candSlots;
     const cScores = this.candScores;
     const cBits = this.candBits;
-    const rank = table.orderRank;
-    const boundary = cursor ? table.positionAfter(cursor) : 0;
+    const out = { slots: cs, scores: cScores, bits: cBits };
     const top = new TopK(limit);
-    const { n, after } = collect(
-      acc,
-      count,
-      best,
-      filter.active ? filter : null,
-      cursor,
-      cursor ? table.positionAfter(cursor) : 0,
-      table.orderRank,
-      { slots: cs, scores: cScores, bits: cBits },
-      top,
-    );
+    const boundary = cursor ? table.positionAfter(cursor) : 0;
+    const activeFilter = filter.active ? filter : null;
+    const { n, after } =
+      single !== null
+        ? collectSingle(single, lists[0].list.scores, lists[0].reg.weight, this.k, best, activeFilter, cursor, boundary, table.orderRank, out, top)
+        : collect(this.acc, count, best, activeFilter, cursor, boundary, table.orderRank, out, top);
     // `explain` is kept without its list (it must not rely on `this`), so a frozen ranking does not pin the list.
     const explainers: Explainer[] = lists.map(({ reg, list }) => ({ name: reg.signal.name, kind: reg.signal.kind, explain: list.explain ?? null }));
     const more = after > limit;
@@ -551,6 +550,50 @@ function collect(
     slots[n] = slot;
     scores[n] = score;
     outBits[n] = bits[slot];
+    if (score < cursorScore || (score === cursorScore && rank[slot] >= boundary)) {
+      after++;
+      top.offer(slot, score, rank[slot], n);
+    }
+    n++;
+  }
+  return { n, after };
+}
+
+/**
+ * `collect` for the common case of one list from the engine's own table (file-name words only):
+ * scores come straight from the list's ranks, without the fusion pass. Same arithmetic as
+ * `accumulate` + `collect`, so scores (and cursors) are identical either way.
+ */
+function collectSingle(
+  slots: Int32Array,
+  raw: ArrayLike<number>,
+  weight: number,
+  k: number,
+  best: number,
+  filter: CompiledFilter | null,
+  cursor: CursorState | null,
+  boundary: number,
+  rank: Int32Array,
+  out: { slots: Int32Array; scores: Float64Array; bits: Uint32Array },
+  top: TopK,
+): { n: number; after: number } {
+  const { slots: outSlots, scores: outScores, bits: outBits } = out;
+  const cursorScore = cursor ? cursor.score : Infinity;
+  let n = 0;
+  let after = 0;
+  let prev = Number.NaN;
+  let score = 0;
+  for (let j = 0; j < slots.length; j++) {
+    const r = raw[j];
+    if (r !== prev) {
+      prev = r;
+      score = (0 + weight / (k + j + 1)) / best;
+    }
+    const slot = slots[j];
+    if (filter !== null && !filter.test(slot)) continue;
+    outSlots[n] = slot;
+    outScores[n] = score;
+    outBits[n] = 1;
     if (score < cursorScore || (score === cursorScore && rank[slot] >= boundary)) {
       after++;
       top.offer(slot, score, rank[slot], n);

@@ -60,7 +60,7 @@ export interface SlotRankedList extends RankedList {
   [OWN_SLOTS]: { slots: Int32Array; generation: number };
 }
 
-function ownSlots(list: RankedList, table: SearchTable): Int32Array | null {
+export function ownSlots(list: RankedList, table: SearchTable): Int32Array | null {
   const own = (list as Partial<SlotRankedList>)[OWN_SLOTS];
   return own && own.generation === table.generation ? own.slots : null;
 }

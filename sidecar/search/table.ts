@@ -216,8 +216,7 @@ export class SearchTable {
     }
     const cmp = (a: number, b: number) => this.compareSlots(a, b);
     if (entering.length > 64 && entering.length * 16 > this.byDate.length) {
-      this.byDate.push(...entering);
-      this.byDate.sort(cmp);
+      this.byDate = this.byDate.concat(entering).sort(cmp);
     } else {
       for (const s of entering) {
         let lo = 0;

@@ -106,8 +106,12 @@ export class TextIndex {
   /** Brings the sorted vocabulary up to date; call after a batch of add/remove. `compact` packs every list. */
   commit(compact = false): void {
     if (compact) {
-      for (let v = 0; v < this.postings.length; v++) if (Array.isArray(this.postings[v])) this.postings[v] = Int32Array.from(this.postings[v]);
-      for (const [key, list] of this.trigrams) if (Array.isArray(list)) this.trigrams.set(key, Int32Array.from(list));
+      // Short lists stay arrays: a typed array's own overhead outweighs the saving below ~16 entries.
+      for (let v = 0; v < this.postings.length; v++) {
+        const list = this.postings[v];
+        if (Array.isArray(list) && list.length >= 16) this.postings[v] = Int32Array.from(list);
+      }
+      for (const [key, list] of this.trigrams) if (Array.isArray(list) && list.length >= 16) this.trigrams.set(key, Int32Array.from(list));
     }
     if (this.unsorted.length === 0) return;
     const cmp = (a: number, b: number) => (this.vocab[a] < this.vocab[b] ? -1 : this.vocab[a] > this.vocab[b] ? 1 : 0);
