@@ -101,3 +101,28 @@ describe('duplicate detection on real photos', () => {
     }
   });
 });
+
+describe('duplicate detection on awkward files', () => {
+  it('indexes 1x1, 16-bit and CMYK images; deep and CMYK copies still group, a 1x1 never does', async () => {
+    const root = tempDir();
+    const photo = join(SHARED_DATA, 'text2image/nature/wood_anemones.jpg');
+    copyFileSync(photo, join(root, 'anemones.jpg'));
+    writeFile(join(root, 'anemones-16bit.png'), await sharp(photo).toColourspace('rgb16').png().toBuffer());
+    writeFile(join(root, 'anemones-cmyk.jpg'), await sharp(photo).toColourspace('cmyk').jpeg().toBuffer());
+    writeFile(join(root, 'dot.png'), await sharp({ create: { width: 1, height: 1, channels: 3, background: '#f00' } }).png().toBuffer());
+    writeFile(join(root, 'dot-copy.png'), await sharp({ create: { width: 1, height: 1, channels: 3, background: '#0f0' } }).png().toBuffer());
+    const catalog = await Catalog.open(root);
+    try {
+      await indexRoot(catalog);
+      const summary = await catalog.summary();
+      assert.equal(summary.errors, 0, JSON.stringify(summary.failures));
+      assert.equal(summary.ok, 5);
+      const report = await findDuplicateGroups(catalog);
+      const near = report.groups.find((g) => g.category === 'near');
+      assert.deepEqual(near?.members.map((m) => m.relPath).sort(), ['anemones-16bit.png', 'anemones-cmyk.jpg', 'anemones.jpg']);
+      assert.ok(!report.groups.some((g) => g.members.some((m) => m.relPath.startsWith('dot'))));
+    } finally {
+      catalog.close();
+    }
+  });
+});
