@@ -156,8 +156,9 @@ export class Catalog {
           await this.exec('INSERT INTO schema_version VALUES ($1)', [m.version]);
         });
       }
-      await this.exec(`CREATE TEMP TABLE IF NOT EXISTS staging_ids (id BIGINT, removed BOOLEAN)`);
-      await this.exec(`CREATE TEMP TABLE IF NOT EXISTS staging_files (rel_path VARCHAR, size BIGINT, mtime_ms DOUBLE)`);
+      await this.exec(
+        `CREATE TEMP TABLE IF NOT EXISTS staging_rows (kind VARCHAR, id BIGINT, rel_path VARCHAR, size BIGINT, mtime_ms DOUBLE, code VARCHAR, message VARCHAR)`,
+      );
     });
   }
 
@@ -171,31 +172,6 @@ export class Catalog {
       `SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'asset_id' AND table_schema = 'main'`,
     );
     return rows.map((r) => r.table_name as string);
-  }
-
-  private async stageIds(changed: number[], removed: number[]): Promise<void> {
-    await this.exec('DELETE FROM staging_ids');
-    const appender = await this.conn.createAppender('staging_ids', 'main', 'temp');
-    for (const [ids, isRemoved] of [[changed, false], [removed, true]] as const) {
-      for (const id of ids) {
-        appender.appendBigInt(BigInt(id));
-        appender.appendBoolean(isRemoved);
-        appender.endRow();
-      }
-    }
-    appender.closeSync();
-  }
-
-  private async stageFiles(files: Array<{ relPath: string; size: number; mtimeMs: number }>): Promise<void> {
-    await this.exec('DELETE FROM staging_files');
-    const appender = await this.conn.createAppender('staging_files', 'main', 'temp');
-    for (const f of files) {
-      appender.appendVarchar(f.relPath);
-      appender.appendBigInt(BigInt(f.size));
-      appender.appendDouble(f.mtimeMs);
-      appender.endRow();
-    }
-    appender.closeSync();
   }
 
   // ---- scanner support ----
@@ -226,56 +202,87 @@ export class Catalog {
     });
   }
 
-  /** Applies one scan's findings in a single transaction; returns thumbnails no asset uses any more. */
+  /** Stages every row of a scan in one temp table (appender: fast), so applying it is a few set-based statements. */
+  private async stageScan(changes: ScanChanges): Promise<void> {
+    await this.exec('DELETE FROM staging_rows');
+    const appender = await this.conn.createAppender('staging_rows', 'main', 'temp');
+    const text = (v: string | null) => (v === null ? appender.appendNull() : appender.appendVarchar(v));
+    const row = (kind: string, id: number | null, relPath: string | null, size: number | null, mtimeMs: number | null, code: string | null = null, message: string | null = null) => {
+      appender.appendVarchar(kind);
+      if (id === null) appender.appendNull();
+      else appender.appendBigInt(BigInt(id));
+      text(relPath);
+      if (size === null) appender.appendNull();
+      else appender.appendBigInt(BigInt(size));
+      if (mtimeMs === null) appender.appendNull();
+      else appender.appendDouble(mtimeMs);
+      text(code);
+      text(message);
+      appender.endRow();
+    };
+    for (const a of changes.added) row('added', null, a.relPath, a.size, a.mtimeMs);
+    for (const c of changes.changed) row('changed', c.id, null, c.size, c.mtimeMs);
+    for (const t of changes.touched) row('touched', t.id, null, null, t.mtimeMs);
+    for (const m of changes.moved) row('moved', m.id, m.relPath, m.size, m.mtimeMs);
+    for (const id of changes.removed) row('removed', id, null, null, null);
+    for (const e of changes.scanErrors) row('error', null, e.relPath, 0, 0, e.code, e.message);
+    for (const o of changes.otherAdded) row('other', null, o.relPath, o.size, o.mtimeMs);
+    for (const p of changes.otherRemoved) row('other-removed', null, p, null, null);
+    appender.closeSync();
+  }
+
+  /** Applies one scan's findings in a single transaction, then deletes thumbnails no asset uses any more. */
   async applyScan(changes: ScanChanges): Promise<void> {
     const orphanThumbs = await this.lock.run(async () => {
       const dropAnalysis = changes.changed.length + changes.removed.length;
       const children = await this.assetChildTables();
-      // Staging happens outside the transaction: appenders write to temp tables only.
-      await this.stageIds(changes.changed.map((c) => c.id), changes.removed);
-      await this.stageFiles(changes.added);
+      // Staging happens outside the transaction: the appender writes to a temp table only.
+      await this.stageScan(changes);
       return this.transaction(async () => {
         let orphans: string[] = [];
         if (dropAnalysis > 0) {
-          for (const table of children) await this.exec(`DELETE FROM "${table}" WHERE asset_id IN (SELECT id FROM staging_ids)`);
-          const thumbRows = await this.all(
-            `SELECT DISTINCT thumb FROM assets WHERE id IN (SELECT id FROM staging_ids) AND thumb IS NOT NULL`,
-          );
-          await this.exec(`DELETE FROM assets WHERE id IN (SELECT id FROM staging_ids WHERE removed)`);
+          const dropped = `SELECT id FROM staging_rows WHERE kind IN ('changed', 'removed')`;
+          for (const table of children) await this.exec(`DELETE FROM "${table}" WHERE asset_id IN (${dropped})`);
+          const thumbRows = await this.all(`SELECT DISTINCT thumb FROM assets WHERE id IN (${dropped}) AND thumb IS NOT NULL`);
+          await this.exec(`DELETE FROM assets WHERE id IN (SELECT id FROM staging_rows WHERE kind = 'removed')`);
           orphans = thumbRows.map((r) => r.thumb as string);
         }
-        for (const c of changes.changed) {
+        if (changes.changed.length) {
           await this.exec(
-            `UPDATE assets SET size = $1, mtime_ms = $2, status = 'pending', content_hash = NULL, format = NULL, width = NULL,
-             height = NULL, taken_at = NULL, camera_make = NULL, camera_model = NULL, orientation = NULL, gps_lat = NULL,
-             gps_lon = NULL, error_code = NULL, error_message = NULL, analyzer_versions = '{}', thumb = NULL, indexed_at = NULL
-             WHERE id = $3`,
-            [c.size, c.mtimeMs, c.id],
+            `UPDATE assets SET size = s.size, mtime_ms = s.mtime_ms, status = 'pending', content_hash = NULL, format = NULL,
+             width = NULL, height = NULL, taken_at = NULL, camera_make = NULL, camera_model = NULL, orientation = NULL,
+             gps_lat = NULL, gps_lon = NULL, error_code = NULL, error_message = NULL, analyzer_versions = '{}', thumb = NULL,
+             indexed_at = NULL
+             FROM staging_rows s WHERE s.kind = 'changed' AND assets.id = s.id`,
           );
         }
-        for (const t of changes.touched) await this.exec('UPDATE assets SET mtime_ms = $1 WHERE id = $2', [t.mtimeMs, t.id]);
-        for (const m of changes.moved) {
-          await this.exec('UPDATE assets SET rel_path = $1, size = $2, mtime_ms = $3 WHERE id = $4', [m.relPath, m.size, m.mtimeMs, m.id]);
+        if (changes.touched.length) {
+          await this.exec(`UPDATE assets SET mtime_ms = s.mtime_ms FROM staging_rows s WHERE s.kind = 'touched' AND assets.id = s.id`);
         }
-        if (changes.added.length > 0) {
+        if (changes.moved.length) {
           await this.exec(
-            `INSERT INTO assets (rel_path, size, mtime_ms, status) SELECT rel_path, size, mtime_ms, 'pending' FROM staging_files`,
+            `UPDATE assets SET rel_path = s.rel_path, size = s.size, mtime_ms = s.mtime_ms FROM staging_rows s WHERE s.kind = 'moved' AND assets.id = s.id`,
           );
         }
-        for (const e of changes.scanErrors) {
+        if (changes.added.length) {
+          await this.exec(`INSERT INTO assets (rel_path, size, mtime_ms, status) SELECT rel_path, size, mtime_ms, 'pending' FROM staging_rows WHERE kind = 'added'`);
+        }
+        if (changes.scanErrors.length) {
           await this.exec(
-            `INSERT INTO assets (rel_path, size, mtime_ms, status, error_code, error_message) VALUES ($1, 0, 0, 'error', $2, $3)
+            `INSERT INTO assets (rel_path, size, mtime_ms, status, error_code, error_message)
+             SELECT rel_path, 0, 0, 'error', code, message FROM staging_rows WHERE kind = 'error'
              ON CONFLICT (rel_path) DO UPDATE SET status = 'error', error_code = excluded.error_code, error_message = excluded.error_message`,
-            [e.relPath, e.code, e.message],
           );
         }
-        for (const o of changes.otherAdded) {
+        if (changes.otherAdded.length) {
           await this.exec(
-            `INSERT INTO other_files VALUES ($1, $2, $3) ON CONFLICT (rel_path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms`,
-            [o.relPath, o.size, o.mtimeMs],
+            `INSERT INTO other_files SELECT rel_path, size, mtime_ms FROM staging_rows WHERE kind = 'other'
+             ON CONFLICT (rel_path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms`,
           );
         }
-        for (const p of changes.otherRemoved) await this.exec('DELETE FROM other_files WHERE rel_path = $1', [p]);
+        if (changes.otherRemoved.length) {
+          await this.exec(`DELETE FROM other_files WHERE rel_path IN (SELECT rel_path FROM staging_rows WHERE kind = 'other-removed')`);
+        }
         // A thumbnail is named by content hash, so it is only an orphan if no remaining asset shares it.
         if (orphans.length === 0) return [];
         const stillUsed = await this.all(`SELECT DISTINCT thumb FROM assets WHERE thumb IS NOT NULL`);

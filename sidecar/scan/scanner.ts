@@ -23,11 +23,18 @@ export class ScanAbortedError extends Error {
   }
 }
 
+/** Binary magic numbers fit in the first few bytes; only XML-looking files need the longer look. */
+const QUICK_SNIFF_BYTES = 4096;
+
 async function readHead(path: string): Promise<Uint8Array | null> {
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(path, 'r');
-    const buf = Buffer.alloc(SNIFF_BYTES);
+    const quick = Buffer.allocUnsafe(QUICK_SNIFF_BYTES);
+    const first = await handle.read(quick, 0, QUICK_SNIFF_BYTES, 0);
+    const head = quick.subarray(0, first.bytesRead);
+    if (first.bytesRead < QUICK_SNIFF_BYTES || sniffImage(head) !== null || !looksLikeXml(head)) return head;
+    const buf = Buffer.allocUnsafe(SNIFF_BYTES);
     const { bytesRead } = await handle.read(buf, 0, SNIFF_BYTES, 0);
     return buf.subarray(0, bytesRead);
   } catch {
@@ -35,6 +42,12 @@ async function readHead(path: string): Promise<Uint8Array | null> {
   } finally {
     await handle?.close().catch(() => undefined);
   }
+}
+
+function looksLikeXml(head: Uint8Array): boolean {
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
+  return head[i] === 0x3c; // '<'
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
