@@ -171,6 +171,22 @@ export function removeScratch(dir: string): void {
   rmSync(abs, { recursive: true, force: true });
 }
 
+/**
+ * Peak resident memory of this process in MB. On Linux this is VmHWM from /proc/self/status:
+ * process.resourceUsage().maxRSS is NOT usable in a spawned child there, because the kernel carries
+ * ru_maxrss across fork+exec, so a child reports at least its parent's RSS at spawn time.
+ */
+export function peakRssMB(): { peakRssMB: number; source: 'VmHWM' | 'maxRSS'; maxRssMB: number } {
+  const maxRssMB = round(process.resourceUsage().maxRSS / 1024, 1);
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return { peakRssMB: round(Number(m[1]) / 1024, 1), source: 'VmHWM', maxRssMB };
+  } catch {
+    // not Linux: fall through
+  }
+  return { peakRssMB: maxRssMB, source: 'maxRSS', maxRssMB };
+}
+
 export function log(message: string): void {
   const t = new Date().toISOString().slice(11, 19);
   process.stderr.write(`[bench ${t}] ${message}\n`);

@@ -94,24 +94,27 @@ async function run(): Promise<BenchResult<ThroughputResults>> {
   const total = stats(runs.map((r) => r.summary.durationMs / 1000));
   const rss = stats(runs.map((r) => r.peakRssMB), 1);
   const concurrency = runs[0].concurrency;
+  const analyzers = runs[0].analyzers.length ? runs[0].analyzers.join(', ') : 'none';
   const cpuPerImageMs = runs.map((r) => ((r.userCpuSeconds + r.systemCpuSeconds) * 1000) / images);
   return {
     name: NAME,
-    description: `indexRoot from scratch over ${images} JPEGs of ${LARGE_WIDTH}x${LARGE_HEIGHT} (no analyzers), in a child process`,
+    description: `indexRoot from scratch over ${images} JPEGs of ${LARGE_WIDTH}x${LARGE_HEIGHT} (analyzers: ${analyzers}), in a child process`,
     startedAt,
     finishedAt: new Date().toISOString(),
     fullSize: images === FULL_IMAGES,
-    params: { images, repeats, concurrency, width: LARGE_WIDTH, height: LARGE_HEIGHT, quality: 85 },
+    params: { images, repeats, concurrency, analyzers, width: LARGE_WIDTH, height: LARGE_HEIGHT, quality: 85 },
     machine,
     notes: [
+      `indexRoot runs with ${process.env.LOUPE_BENCH_ANALYZERS === 'none' ? 'no analyzers (LOUPE_BENCH_ANALYZERS=none)' : "the default analyzers (set LOUPE_BENCH_ANALYZERS=none for decode + thumbnail + catalog only)"}: ${analyzers}.`,
       'Images are upscaled from the real photos in /work/shared/data (crop offset, flip, brightness/saturation vary; mild grain added so they compress like photos), hard-linked into the indexed root.',
       'Files were generated earlier and are in the OS page cache (warm reads).',
-      'Peak RSS is process.resourceUsage().maxRSS of the child, which includes the Node/tsx runtime and the open catalog (baselineMaxRssMB) as well as indexing.',
+      `Peak RSS is the child's own high-water mark (${runs[0].peakRssSource}), which includes the Node/tsx runtime and the open catalog (baselinePeakRssMB) as well as indexing. ` +
+        "process.resourceUsage().maxRSS is also recorded (resourceUsageMaxRssMB) but on Linux it is not the child's own: ru_maxrss survives fork+exec, so it is at least the parent runner's RSS at spawn time.",
       `imagesPerSecond is IndexSummary.imagesPerSecond (processed / total duration including the scan). CPU per image: ${cpuPerImageMs.map((c) => round(c, 0)).join(', ')} ms.`,
     ],
     headline:
       `${ips.median.toFixed(2)} images/s, ${total.median.toFixed(1)} s for ${images} images, peak RSS ${rss.median} MB ` +
-      `(baseline ${runs[0].baselineMaxRssMB} MB), concurrency ${concurrency}${repeats > 1 ? `, ${repeats} runs` : ''}`,
+      `(${runs[0].baselinePeakRssMB} MB before indexing), concurrency ${concurrency}, analyzers: ${analyzers}${repeats > 1 ? `, ${repeats} runs` : ''}`,
     results: {
       root,
       images,

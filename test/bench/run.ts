@@ -8,6 +8,7 @@
  *   LOUPE_BENCH_IMAGES=1000           large JPEGs indexed by index-throughput-1000
  *   LOUPE_BENCH_REPEATS=1             index-throughput runs
  *   LOUPE_BENCH_CONCURRENCY=          indexRoot concurrency (default: the indexer's own default)
+ *   LOUPE_BENCH_ANALYZERS=default     index-throughput analyzers: default (indexRoot's) or none
  *   LOUPE_BENCH_DECODE_IMAGES=50      large JPEGs in decode-thumbnail
  *   LOUPE_BENCH_SVGS=50               SVGs in decode-thumbnail
  *   LOUPE_BENCH_DECODE_REPEATS=3      repeats per image in decode-thumbnail
@@ -19,9 +20,13 @@ import { relative } from 'node:path';
 import { benchmark as decodeThumbnail } from './decode-thumbnail';
 import { benchmark as indexThroughput } from './index-throughput-1000';
 import { benchmark as rescan } from './rescan-100k';
+import { benchmark as pdq } from './pdq';
+import { benchmark as duplicatesQuality } from './duplicates-quality';
+import { benchmark as searchEngine } from './search-engine';
+import { benchmark as serverSearch } from './server-search';
 import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
 
-const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail];
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch];
 
 interface Outcome {
   name: string;

@@ -125,7 +125,7 @@ function collectGarbage(): (() => void) | null {
 export interface SearchBenchResults {
   rows: number;
   seedSeconds: number;
-  load: { ms: number; loadSearchRowsMs: number; heapGrowthMB: number | null; reloadMs: number };
+  load: { ms: number; loadSearchRowsMs: number; heapGrowthMB: number | null; arrayBufferGrowthMB: number | null; reloadMs: number };
   queries: Array<{ query: string; what: string; total: number; ms: ReturnType<typeof latency> }>;
   overall: { p50OfP50s: number; worstP50: number; worstP99: number };
   typing: { sequence: string[]; msPerKeystroke: ReturnType<typeof latency> };
@@ -150,13 +150,13 @@ export async function runSearchBenchmark(): Promise<BenchResult<SearchBenchResul
 
     const loadRowsMs = await timeAsync(() => catalog.loadSearchRows());
     gc?.();
-    const heapBefore = process.memoryUsage().heapUsed;
+    const before = process.memoryUsage();
     let engine!: SearchEngine;
     const loadMs = await timeAsync(async () => {
       engine = await SearchEngine.load(catalog);
     });
     gc?.();
-    const heapAfter = process.memoryUsage().heapUsed;
+    const afterLoad = process.memoryUsage();
     if (engine.size !== rows) throw new Error(`engine holds ${engine.size} rows, expected ${rows}`);
     log(`engine loaded in ${loadMs.toFixed(0)} ms`);
 
@@ -204,7 +204,8 @@ export async function runSearchBenchmark(): Promise<BenchResult<SearchBenchResul
       load: {
         ms: Math.round(loadMs),
         loadSearchRowsMs: Math.round(loadRowsMs),
-        heapGrowthMB: gc ? round((heapAfter - heapBefore) / 2 ** 20, 1) : null,
+        heapGrowthMB: gc ? round((afterLoad.heapUsed - before.heapUsed) / 2 ** 20, 1) : null,
+        arrayBufferGrowthMB: gc ? round((afterLoad.arrayBuffers - before.arrayBuffers) / 2 ** 20, 1) : null,
         reloadMs: Math.round(reloadMs),
       },
       queries,
@@ -226,13 +227,13 @@ export async function runSearchBenchmark(): Promise<BenchResult<SearchBenchResul
       notes: [
         'In-process: await engine.search(...) timed with performance.now(); no WebSocket, no JSON encoding.',
         `Each query: 20 warm-up runs, then ${iterations} timed runs (limit 50, first page).`,
-        'heapGrowthMB: heapUsed after a forced GC with the engine loaded minus before loading (null without gc).',
+        'heapGrowthMB / arrayBufferGrowthMB: heapUsed / arrayBuffers (typed-array memory, outside the JS heap) after a forced GC with the engine loaded, minus before loading (null without gc).',
         'updates: a batch of 100 renamed assets (upsert), removing them, and refresh() re-reading them from the catalog.',
       ],
       headline:
         `p50 over queries ${results.overall.p50OfP50s.toFixed(3)} ms, worst p50 ${worstP50.toFixed(3)} ms, worst p99 ` +
         `${results.overall.worstP99.toFixed(3)} ms at ${rows} rows (${met === null ? 'reduced size' : met ? 'target < 5 ms met' : 'target < 5 ms MISSED'}); ` +
-        `load ${results.load.ms} ms, heap +${results.load.heapGrowthMB ?? '?'} MB`,
+        `load ${results.load.ms} ms, heap +${results.load.heapGrowthMB ?? '?'} MB (+${results.load.arrayBufferGrowthMB ?? '?'} MB typed arrays)`,
       results,
     };
   } finally {
