@@ -7,8 +7,10 @@ import { indexRoot } from '../sidecar/pipeline/indexer';
 import { SearchCursorError } from '../sidecar/search/cursor';
 import { SearchEngine } from '../sidecar/search/engine';
 import { matchTerm } from '../sidecar/search/filename-match';
+import { searchCatalog } from '../sidecar/search/search';
 import type { ParsedQuery } from '../sidecar/search/query-parser';
-import type { FilterProvider, RankedList, SearchFilters, SearchResult, SearchSignal } from '../sidecar/search/types';
+import { TextIndex } from '../sidecar/search/text-index';
+import type { FilterProvider, RankedList, SearchableAsset, SearchFilters, SearchResult, SearchSignal } from '../sidecar/search/types';
 import { makeImage, writeFile } from './fixtures/images';
 import { tempDir } from './helpers/temp';
 
@@ -53,6 +55,19 @@ async function catalogWith(seeds: Seed[]): Promise<{ catalog: Catalog; ids: numb
   const catalog = await Catalog.open(tempDir());
   return { catalog, ids: await insert(catalog, seeds) };
 }
+
+/** The facts of an asset that only its path matters for. */
+const ASSET_DEFAULTS: Omit<SearchableAsset, 'id' | 'relPath'> = {
+  size: 1000,
+  format: 'jpeg',
+  width: 640,
+  height: 480,
+  takenAt: null,
+  cameraMake: null,
+  cameraModel: null,
+  orientation: null,
+  thumb: null,
+};
 
 const paths = (r: SearchResult) => r.items.map((h) => h.relPath);
 const sorted = (r: SearchResult) => paths(r).sort();
@@ -128,7 +143,7 @@ describe('search engine: ranking by file and folder names', () => {
     assert.deepEqual([none.total, none.items.length, none.nextCursor], [0, 0, null]);
   });
 
-  it('the word index finds exactly what matchTerm finds, in its order (generated library)', async () => {
+  it('the word index finds exactly what matchTerm finds, in its order, also after many updates', async () => {
     const rnd = random(42);
     const words = ['red', 'flower', 'flowers', 'flowerpot', 'sunflowers', 'sun', 'sunset', 'beach', 'puppy', 'puppies', 'box', 'boxes', 'boxer'];
     words.push('cat', 'catalogue', 'img', 'dsc', 'wood', 'woodland', 'anemone', 'anemones', 'a', '2017', '12');
@@ -143,45 +158,69 @@ describe('search engine: ranking by file and folder names', () => {
       return parts.join(' ').toUpperCase();
     };
     const seen = new Set<string>();
-    const seeds: Seed[] = [];
-    while (seeds.length < 300) {
-      const depth = Math.floor(rnd() * 3);
-      const rel = [...Array.from({ length: depth }, name), `${name()}.${rnd() < 0.5 ? 'jpg' : 'png'}`].join('/');
-      if (seen.has(rel.toLowerCase())) continue;
-      seen.add(rel.toLowerCase());
-      seeds.push({ relPath: rel });
-    }
-    const { catalog: generated } = await catalogWith(seeds);
-    try {
-      const g = await SearchEngine.load(generated);
-      const queries = ['flower', 'flowers', 'puppy', 'puppies', 'fl', 'flo', 'unse', 'nem', 'woodanem', 'img', 'dsc 12', 'red flower', '"red flower"'];
-      queries.push('"sun beach"', 'sun beach', 'box', 'boxes', 'a', 'an', 'ppi', 'x', '2', '201', '2017', '12 box', 'zzz', 'redflowers', 'catalogues', 'woodanemones');
+    const randomPath = (): string => {
+      for (;;) {
+        const depth = Math.floor(rnd() * 3);
+        const rel = [...Array.from({ length: depth }, name), `${name()}.${rnd() < 0.5 ? 'jpg' : 'png'}`].join('/');
+        if (seen.has(rel.toLowerCase())) continue;
+        seen.add(rel.toLowerCase());
+        return rel;
+      }
+    };
+    const seeds: Seed[] = Array.from({ length: 300 }, () => ({ relPath: randomPath() }));
+    const queries = ['flower', 'flowers', 'puppy', 'puppies', 'fl', 'flo', 'unse', 'nem', 'woodanem', 'img', 'dsc 12', 'red flower', '"red flower"'];
+    queries.push('"sun beach"', 'sun beach', 'box', 'boxes', 'a', 'an', 'ppi', 'x', '2', '201', '2017', '12 box', 'zzz', 'redflowers', 'catalogues', 'woodanemones');
+
+    const { catalog: generated, ids } = await catalogWith(seeds);
+    const current = new Map(ids.map((id, i) => [id, seeds[i].relPath]));
+    const check = async (engine: SearchEngine, label: string) => {
       for (const q of queries) {
         const terms = q.match(/"[^"]*"|\S+/g)!.map((t) => t.replace(/"/g, '').toLowerCase());
         const expected = new Map<string, number>();
-        for (const s of seeds) {
+        for (const relPath of current.values()) {
           let sum = 0;
           let matched = 0;
           for (const t of terms) {
-            const m = matchTerm(t, s.relPath);
+            const m = matchTerm(t, relPath);
             if (m) {
               matched++;
               sum += m.score;
             }
           }
-          if (matched) expected.set(s.relPath, (sum / terms.length) * (matched === terms.length ? 1 : 0.5));
+          if (matched) expected.set(relPath, (sum / terms.length) * (matched === terms.length ? 1 : 0.5));
         }
-        const r = await g.search({ query: q, limit: 1000 });
-        assert.equal(r.total, expected.size, `total for ${q}`);
-        assert.deepEqual(sorted(r), [...expected.keys()].sort(), `matches for ${q}`);
+        const r = await engine.search({ query: q, limit: 1000 });
+        assert.equal(r.total, expected.size, `${label}: total for ${q}`);
+        assert.deepEqual(sorted(r), [...expected.keys()].sort(), `${label}: matches for ${q}`);
         for (let i = 1; i < r.items.length; i++) {
           const a = expected.get(r.items[i - 1].relPath)!;
           const b = expected.get(r.items[i].relPath)!;
-          assert.ok(a >= b - 1e-9, `order for ${q}: ${r.items[i - 1].relPath} (${a}) before ${r.items[i].relPath} (${b})`);
-          assert.equal(a === b, r.items[i - 1].score === r.items[i].score, `equal matches tie for ${q}`);
+          assert.ok(a >= b - 1e-9, `${label}: order for ${q}: ${r.items[i - 1].relPath} (${a}) before ${r.items[i].relPath} (${b})`);
+          assert.equal(a === b, r.items[i - 1].score === r.items[i].score, `${label}: equal matches tie for ${q}`);
         }
       }
+    };
+    const rebuildMinStale = TextIndex.rebuildMinStale;
+    try {
+      const engine = await SearchEngine.load(generated);
+      await check(engine, 'loaded');
+      // Renames, removals and arrivals, in batches; a low threshold makes the trigram lists rebuild too.
+      TextIndex.rebuildMinStale = 200;
+      let nextId = 1_000_000;
+      for (let batch = 0; batch < 6; batch++) {
+        const all = [...current.keys()];
+        const renamed = all.filter(() => rnd() < 0.1).map((id) => ({ ...ASSET_DEFAULTS, id, relPath: randomPath() }));
+        const removed = all.filter(() => rnd() < 0.05);
+        const added = Array.from({ length: 15 }, () => ({ ...ASSET_DEFAULTS, id: nextId++, relPath: randomPath() }));
+        engine.upsert([...renamed, ...added]);
+        engine.remove(removed);
+        for (const a of [...renamed, ...added]) current.set(a.id, a.relPath);
+        for (const id of removed) current.delete(id);
+        await check(engine, `after batch ${batch}`);
+      }
+      assert.equal(engine.size, current.size);
     } finally {
+      TextIndex.rebuildMinStale = rebuildMinStale;
       generated.close();
     }
   });
@@ -336,7 +375,7 @@ describe('search engine: a real indexed library', () => {
     writeFile(join(root, 'square.webp'), await makeImage('webp', 50, 50, 3));
     const catalog = await Catalog.open(root);
     try {
-      await indexRoot(catalog);
+      await indexRoot(catalog, { analyzers: [] });
       const engine = await SearchEngine.load(catalog);
       assert.equal(engine.size, 3);
       assert.deepEqual(paths(await engine.search('is:portrait')), ['portraits/tall.jpg']);
@@ -523,12 +562,12 @@ describe('search engine: keeping up with the catalog', () => {
     writeFile(join(root, 'second.png'), await makeImage('png', 40, 30, 2));
     const catalog = await Catalog.open(root);
     try {
-      await indexRoot(catalog);
+      await indexRoot(catalog, { analyzers: [] });
       const engine = await SearchEngine.load(catalog);
       assert.equal(engine.size, 2);
       const live = async () => {
         const changes: number[] = [];
-        await indexRoot(catalog, { onAssetsChanged: (c) => changes.push(...c.upserted, ...c.removed) });
+        await indexRoot(catalog, { analyzers: [], onAssetsChanged: (c) => changes.push(...c.upserted, ...c.removed) });
         await engine.refresh(changes);
       };
       writeFile(join(root, 'sub/third-kitten.png'), await makeImage('png', 30, 40, 3));
@@ -649,6 +688,9 @@ describe('search engine: paging', () => {
       const other = await SearchEngine.load(catalog);
       const next = await other.search({ query: 'beach', limit: 3, cursor: engine.cursorAfter(first, 3) });
       assert.deepEqual(paths(next), paths(first).slice(4, 7));
+      // searchCatalog (one-shot) also takes a position, for callers that page by offset.
+      assert.deepEqual(paths(await searchCatalog(catalog, 'beach', { limit: 3, cursor: '4' })), paths(first).slice(4, 7));
+      assert.deepEqual(paths(await searchCatalog(catalog, 'beach', { limit: 3, cursor: '999' })), []);
     } finally {
       catalog.close();
     }

@@ -20,6 +20,7 @@ import {
   SimilarRequest,
   ThumbnailPathRequest,
   type IndexChangedParams,
+  type SearchResponse,
 } from '../sidecar/protocol';
 import { makeImage, writeFile } from './fixtures/images';
 import { CLI, REPO } from './helpers/cli';
@@ -127,8 +128,8 @@ describe('sidecar server', () => {
       await expectRpcError(c.connection.sendRequest(AssetGetRequest, { root, id: 999999 }), LoupeErrorCodes.UnknownAsset);
       await expectRpcError(c.connection.sendRequest('search', { limit: 3 }), LoupeErrorCodes.InvalidParams, /query/);
       await expectRpcError(c.connection.sendRequest('no/such/method', {}), LoupeErrorCodes.MethodNotFound);
-      const any = (await c.connection.sendRequest(SearchRequest, { query: 'photo' })).items[0];
-      await expectRpcError(c.connection.sendRequest(SimilarRequest, { root, id: any.id }), LoupeErrorCodes.FeatureUnavailable, /embeddings/);
+      // FeatureUnavailable (a root without embeddings) is covered in vector-index.test.ts.
+      await expectRpcError(c.connection.sendRequest(SimilarRequest, { root, id: 999999 }), LoupeErrorCodes.UnknownAsset);
     } finally {
       c.close();
     }
@@ -223,6 +224,35 @@ describe('sidecar server', () => {
       assert.ok(Array.isArray(cancelled.cancelled));
     } finally {
       c.close();
+    }
+  });
+});
+
+describe('several roots', () => {
+  it('serves two roots from one sidecar and pages merged results without repeats or gaps', async () => {
+    const a = await makeLibrary(7);
+    const b = await makeLibrary(6);
+    const s = await startSidecar([a, b], ['--no-watch']);
+    const c = await connectToSidecar(s.handshake);
+    try {
+      await idle(c);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const r: SearchResponse = await c.connection.sendRequest(SearchRequest, { query: 'photo', limit: 4, cursor });
+        assert.equal(r.total, 13);
+        seen.push(...r.items.map((h) => `${h.root}/${h.relPath}`));
+        cursor = r.nextCursor;
+        if (!cursor) break;
+      }
+      assert.equal(seen.length, 13);
+      assert.equal(new Set(seen).size, 13);
+      const onlyB = await c.connection.sendRequest(SearchRequest, { query: 'photo', root: b, limit: 50 });
+      assert.ok(onlyB.items.every((h) => h.root === b));
+      await expectRpcError(c.connection.sendRequest(SearchRequest, { query: 'photo', cursor: 'garbage!' }), LoupeErrorCodes.InvalidCursor);
+    } finally {
+      c.close();
+      await s.stop();
     }
   });
 });

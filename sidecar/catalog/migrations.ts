@@ -111,6 +111,56 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 5,
+    description: 'faces (detections, embeddings, people assignment), people, and user decisions about faces keyed by content',
+    statements: [
+      `CREATE SEQUENCE face_id_seq START 1`,
+      // Written by the faces analyzer (cleared with the asset's other facts); person_id, status
+      // and confidence are filled in by FaceLibrary (status NULL = not assigned yet).
+      `CREATE TABLE faces (
+        id BIGINT NOT NULL DEFAULT nextval('face_id_seq'),
+        asset_id BIGINT NOT NULL,
+        face_index INTEGER NOT NULL,
+        x DOUBLE NOT NULL,
+        y DOUBLE NOT NULL,
+        w DOUBLE NOT NULL,
+        h DOUBLE NOT NULL,
+        landmarks DOUBLE[10] NOT NULL,
+        score DOUBLE NOT NULL,
+        sharpness DOUBLE NOT NULL,
+        size DOUBLE NOT NULL,
+        usable BOOLEAN NOT NULL,
+        embedding FLOAT[128],
+        person_id BIGINT,
+        status VARCHAR,
+        confidence DOUBLE
+      )`,
+      `CREATE SEQUENCE person_id_seq START 1`,
+      `CREATE TABLE people (
+        id BIGINT PRIMARY KEY DEFAULT nextval('person_id_seq'),
+        name VARCHAR,
+        curated BOOLEAN NOT NULL DEFAULT false,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+      )`,
+      // No asset_id column on purpose: decisions outlive re-detection and are matched to the new
+      // face rows by content hash + box overlap (or path + box + embedding after an edit).
+      `CREATE SEQUENCE face_decision_id_seq START 1`,
+      `CREATE TABLE face_decisions (
+        id BIGINT PRIMARY KEY DEFAULT nextval('face_decision_id_seq'),
+        kind VARCHAR NOT NULL,
+        person_id BIGINT,
+        content_hash VARCHAR NOT NULL,
+        rel_path VARCHAR NOT NULL,
+        box_x DOUBLE NOT NULL,
+        box_y DOUBLE NOT NULL,
+        box_w DOUBLE NOT NULL,
+        box_h DOUBLE NOT NULL,
+        embedding FLOAT[128],
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -4,6 +4,9 @@ import type { Catalog } from '../catalog/catalog';
 import { PdqIndex } from '../analyzers/pdq-index';
 import { hamming, hexToHash, PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY } from '../analyzers/pdq';
 import { suggestKeeper } from './keeper';
+import { embeddingIndexFor } from '../vectors/registry';
+import { similarShotUnits, SIMILAR_SHOT_MIN_SIMILARITY } from '../vectors/similar-shots';
+import { errorMessage } from '../util/errors';
 import type { DuplicateCategory, DuplicateGroup, DuplicateMember, DuplicateReport } from './types';
 
 export interface FindOptions {
@@ -11,7 +14,13 @@ export interface FindOptions {
   maxDistance?: number;
   /** Both images need at least this PDQ quality (default 50); flat images never group. */
   minQuality?: number;
+  /** Look for similar shots with the image-embedding index (default true). */
+  similarShots?: boolean;
+  /** Embedding cosine that still counts as a similar shot (default SIMILAR_SHOT_MIN_SIMILARITY). */
+  minSimilarity?: number;
 }
+
+const NO_EMBEDDINGS_NOTE = 'similar shots need image embeddings (the mobilenet analyzer), which are not indexed yet';
 
 function groupKey(category: DuplicateCategory, hashes: Iterable<string>): string {
   const sorted = [...new Set(hashes)].sort();
@@ -36,9 +45,12 @@ class UnionFind {
 }
 
 /**
- * Groups the catalog's images into exact copies (same bytes) and near-duplicates (PDQ within
- * `maxDistance` under any rotation or flip, both of good quality). Categories are never mixed;
- * dismissed groups ("not duplicates") are left out.
+ * Groups the catalog's images into exact copies (same bytes), near-duplicates (PDQ within
+ * `maxDistance` under any rotation or flip, both of good quality) and similar shots (image
+ * embeddings within a cosine threshold, found through the vector index). Categories are never
+ * mixed: a similar-shot group holds one image per exact/near group (its suggested keeper), so it
+ * never pairs copies that are already grouped; flat images never group. Dismissed groups ("not
+ * duplicates") are left out.
  */
 export async function findDuplicateGroups(catalog: Catalog, options: FindOptions = {}): Promise<DuplicateReport> {
   const maxDistance = options.maxDistance ?? PDQ_MATCH_DISTANCE;
@@ -136,11 +148,41 @@ export async function findDuplicateGroups(catalog: Catalog, options: FindOptions
     finish('near', hashes.flatMap((h) => byHash.get(h)!.map((m) => ({ ...m }))), hashes);
   }
 
+  const notes: string[] = [];
+  if (options.similarShots !== false) {
+    try {
+      const index = await embeddingIndexFor(catalog);
+      await index.sync();
+      if (index.size === 0) notes.push(NO_EMBEDDINGS_NOTE);
+      else {
+        // A unit is an exact/near group (or a lone content); flat images take no part.
+        const unitHashes = (unit: string) => components.get(unit) ?? [unit];
+        const unitOfAsset = new Map<number, string>();
+        for (const [hash, members] of byHash) {
+          const p = pdqByHash.get(hash);
+          if (p && p.quality < minQuality) continue;
+          for (const m of members) unitOfAsset.set(m.id, uf.find(hash));
+        }
+        const linked = await similarShotUnits(index, (id) => unitOfAsset.get(id) ?? null, {
+          minSimilarity: options.minSimilarity ?? SIMILAR_SHOT_MIN_SIMILARITY,
+        });
+        for (const units of linked) {
+          const keepers = units.map((u) => ({ ...suggestKeeper(unitHashes(u).flatMap((h) => byHash.get(h) ?? [])).keeper }));
+          finish('similar', keepers, keepers.map((m) => m.contentHash));
+        }
+        if (index.size < rows.length) notes.push(`similar shots cover ${index.size} of ${rows.length} images; the others have no image embedding yet`);
+      }
+    } catch (err) {
+      notes.push(`similar shots are unavailable: ${errorMessage(err)}`);
+    }
+  }
+
   groups.sort((a, b) => b.reclaimableBytes - a.reclaimableBytes || a.key.localeCompare(b.key));
   return {
     groups,
-    reclaimableBytes: groups.reduce((a, g) => a + g.reclaimableBytes, 0),
-    notes: ['similar shots need image embeddings (the tags or CLIP analyzer), which are not indexed yet'],
+    // Similar shots are different pictures: only copies count as reclaimable.
+    reclaimableBytes: groups.reduce((a, g) => a + (g.category === 'similar' ? 0 : g.reclaimableBytes), 0),
+    notes,
   };
 }
 

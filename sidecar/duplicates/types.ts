@@ -31,6 +31,7 @@ export interface DuplicateGroup {
 
 export interface DuplicateReport {
   groups: DuplicateGroup[];
+  /** Freed by keeping only each exact/near group's keeper; similar shots are not copies and do not count. */
   reclaimableBytes: number;
   /** Why a category is empty when it cannot be computed yet. */
   notes: string[];

@@ -10,7 +10,7 @@ import { analyzerVersions, type Analyzer } from './analyzer';
 import { ProgressTracker, type IndexProgress } from './progress';
 import { runBounded } from './work-queue';
 import { updateReferences } from '../references/reference-index';
-import { defaultAnalyzers } from '../analyzers/default-analyzers';
+import { loadDefaultAnalyzers } from '../analyzers/default-analyzers';
 
 export interface IndexOptions {
   analyzers?: readonly Analyzer[];
@@ -51,8 +51,6 @@ export function defaultConcurrency(): number {
  */
 export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): Promise<IndexSummary> {
   const started = performance.now();
-  const analyzers = options.analyzers ?? defaultAnalyzers();
-  const versions = analyzerVersions(analyzers);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const interval = options.progressIntervalMs ?? 200;
 
@@ -69,6 +67,9 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
   const scanUpserts = [...scan.changes.moved.map((m) => m.id), ...scan.changes.touched.map((t) => t.id), ...scan.changes.changed.map((c) => c.id)];
   if (scanUpserts.length || scan.changes.removed.length) options.onAssetsChanged?.({ upserted: scanUpserts, removed: scan.changes.removed });
 
+  // Models load after the scan is committed: a slow model load never delays seeing the files.
+  const analyzers = options.analyzers ?? (await loadDefaultAnalyzers());
+  const versions = analyzerVersions(analyzers);
   const work = await catalog.assetsNeedingWork(versions);
   const tracker = new ProgressTracker(work.length);
   let lastReport = 0;

@@ -13,14 +13,14 @@
  * then path), so their keyset cursor is always exact.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { Catalog } from '../catalog/catalog';
 import { Mutex } from '../util/mutex';
 import { decodeCursor, encodeCursor, queryFingerprint, type CursorState } from './cursor';
 import { FilenameSignal } from './filename-signal';
 import { CompiledFilter, filterReasons, providedLabel, requestedProvided, type ProvidedConstraint } from './filters';
 import { accumulate, ownSlots, RRF_K, Scratch, TopK } from './fusion';
-import { parseQuery, withFilters, type ParsedQuery } from './query-parser';
+import { parseQuery, withFilters } from './query-parser';
 import { SearchTable } from './table';
 import type {
   FilterProvider,
@@ -66,12 +66,16 @@ interface Explainer {
 interface Snapshot {
   fingerprint: string;
   ids: Float64Array;
+  /** Where each id was (checked against the table's ids before use: slots are reused). */
+  slots: Int32Array;
   scores: Float64Array;
   /** Null when a single list ranked the query (every entry matched it). */
   bits: Uint32Array | null;
   explainers: Explainer[];
   lastUsed: number;
 }
+
+type RankedLists = Array<{ reg: Registered; list: RankedList }>;
 
 interface PageEntry {
   slot: number;
@@ -117,6 +121,7 @@ export class SearchEngine {
   private readonly instance = randomBytes(4).toString('hex');
   private snapshotCounter = 0;
   private readonly spare: ArrayBuffer[] = [];
+  private readonly thumbsPrefix: string;
   private readonly k: number;
   private readonly maxSnapshots: number;
   private readonly maxSnapshotEntries: number;
@@ -136,6 +141,8 @@ export class SearchEngine {
     this.maxSnapshotEntries = options.maxSnapshotEntries ?? 1_000_000;
     this.snapshotTtlMs = options.snapshotTtlMs ?? 15 * 60_000;
     this.registerSignal(new FilenameSignal());
+    // Thumbnail names are relative paths ("ab/abcdef….webp"): join once, concatenate per hit.
+    this.thumbsPrefix = join(catalog.thumbsDir, '_').slice(0, -1);
   }
 
   /** Reads every indexed asset of the catalog into memory. */
@@ -268,8 +275,24 @@ export class SearchEngine {
       page = this.pageFromSnapshot(snapshot, cursor, limit);
     } else {
       const ctx = this.context();
-      const constraints = await this.resolveProvided(usable, ctx);
-      const lists = await this.rankSignals(parsed, ctx);
+      const constraints = usable.length > 0 ? await this.resolveProvided(usable, ctx) : [];
+      // Synchronous signals (the built-in one's lists hold table slots) rank after the last await.
+      const signals = [...this.signals];
+      const raw = signals.map((reg) => reg.signal.rank(parsed, ctx));
+      let settled = raw as Array<RankedList | null>;
+      if (raw.some(isPromise)) {
+        const generation = this.table.generation;
+        settled = await Promise.all(raw);
+        if (this.table.generation !== generation) {
+          raw.forEach((r, i) => {
+            if (!isPromise(r)) settled[i] = signals[i].signal.rank(parsed, ctx) as RankedList | null;
+          });
+        }
+      }
+      const lists: RankedLists = [];
+      settled.forEach((list, i) => {
+        if (list) lists.push({ reg: signals[i], list });
+      });
       // From here on everything is synchronous: the table cannot change under the loops.
       const filter = new CompiledFilter(this.table, parsed, constraints);
       page = lists.length === 0 ? this.filterOnlyPage(filter, cursor, limit) : this.rankedPage(lists, filter, cursor, limit, fingerprint);
@@ -292,7 +315,7 @@ export class SearchEngine {
         relPath: table.relPaths[e.slot],
         score: Math.round(e.score * 1000) / 1000,
         reasons,
-        thumbnail: thumb ? join(this.catalog.thumbsDir, thumb) : null,
+        thumbnail: thumb ? this.thumbsPrefix + (sep === '/' ? thumb : thumb.replace(/\//g, sep)) : null,
         width: table.widths[e.slot] < 0 ? null : table.widths[e.slot],
         height: table.heights[e.slot] < 0 ? null : table.heights[e.slot],
         format: table.formats[table.formatIds[e.slot]],
@@ -346,52 +369,18 @@ export class SearchEngine {
     return out;
   }
 
-  private async rankSignals(parsed: ParsedQuery, ctx: SignalContext): Promise<Array<{ reg: Registered; list: RankedList }>> {
-    const signals = [...this.signals];
-    const generation = this.table.generation;
-    const raw = signals.map((reg) => reg.signal.rank(parsed, ctx));
-    let lists: Array<RankedList | null>;
-    if (raw.some(isPromise)) {
-      lists = await Promise.all(raw);
-      // The rows changed while waiting: rank the synchronous signals again on the current rows.
-      if (this.table.generation !== generation) {
-        raw.forEach((r, i) => {
-          if (!isPromise(r)) lists[i] = signals[i].signal.rank(parsed, ctx) as RankedList | null;
-        });
-      }
-    } else lists = raw as Array<RankedList | null>;
-    const out: Array<{ reg: Registered; list: RankedList }> = [];
-    lists.forEach((list, i) => {
-      if (list) out.push({ reg: signals[i], list });
-    });
-    return out;
-  }
-
   /** No ranked signal: every asset passing the filters, newest first, then by path. */
   private filterOnlyPage(filter: CompiledFilter, cursor: CursorState | null, limit: number): Page {
     const table = this.table;
     const start = cursor ? table.positionAfter(cursor) : 0;
-    const active = filter.active;
-    const rank = table.orderRank;
-    const ids = table.ids;
     const top = new TopK(limit);
-    let total = 0;
-    let after = 0;
-    // Slot order, not date order: the columns are read sequentially (several times faster at 100k rows).
-    for (let slot = 0, end = table.slotCount; slot < end; slot++) {
-      if (ids[slot] < 0 || (active && !filter.test(slot))) continue;
-      total++;
-      const r = rank[slot];
-      if (r < start) continue;
-      after++;
-      top.offer(slot, 1, r, 0);
-    }
+    const total = scanAll(table.live, table.orderRank, table.slotCount, filter.active ? filter : null, start, top);
     const entries = top.sorted().map((e) => ({ slot: e.slot, score: 1, bits: 0 }));
-    return { entries, total, more: after > limit, explainers: [], snapshot: null };
+    return { entries, total, more: top.offered > limit, explainers: [], snapshot: null };
   }
 
   private rankedPage(
-    lists: Array<{ reg: Registered; list: RankedList }>,
+    lists: RankedLists,
     filter: CompiledFilter,
     cursor: CursorState | null,
     limit: number,
@@ -426,17 +415,19 @@ export class SearchEngine {
     const top = new TopK(limit);
     const boundary = cursor ? table.positionAfter(cursor) : 0;
     const activeFilter = filter.active ? filter : null;
-    const { n, after } =
+    const n =
       single !== null
         ? collectSingle(single, lists[0].list.scores, lists[0].reg.weight, this.k, best, activeFilter, cursor, boundary, table.orderRank, out, top)
         : collect(this.acc, count, best, activeFilter, cursor, boundary, table.orderRank, out, top);
     // `explain` is kept without its list (it must not rely on `this`), so a frozen ranking does not pin the list.
     const explainers: Explainer[] = lists.map(({ reg, list }) => ({ name: reg.signal.name, kind: reg.signal.kind, explain: list.explain ?? null }));
-    const more = after > limit;
+    const more = top.offered > limit;
     let snapshot: string | null = null;
     if (more && this.maxSnapshots > 0 && n <= this.maxSnapshotEntries) {
       const ids = new Float64Array(this.buffer(n * 8), 0, n);
       idsOf(table.ids, cs, n, ids);
+      const slots = new Int32Array(this.buffer(n * 4), 0, n);
+      slots.set(cs.subarray(0, n));
       const scores = new Float64Array(this.buffer(n * 8), 0, n);
       scores.set(cScores.subarray(0, n));
       let bits: Uint32Array | null = null;
@@ -447,6 +438,7 @@ export class SearchEngine {
       snapshot = this.storeSnapshot({
         fingerprint,
         ids,
+        slots,
         scores,
         bits,
         explainers,
@@ -460,9 +452,9 @@ export class SearchEngine {
   private pageFromSnapshot(snap: Snapshot, cursor: CursorState, limit: number): Page {
     const table = this.table;
     const top = new TopK(limit);
-    const { total, after } = resume(snap, table, cursor, top);
+    const total = resume(snap, table, cursor, top);
     const entries = top.sorted().map((e) => ({ slot: e.slot, score: e.score, bits: snap.bits ? snap.bits[e.ref] : 1 }));
-    return { entries, total, more: after > limit, explainers: snap.explainers, snapshot: cursor.snapshot };
+    return { entries, total, more: top.offered > limit, explainers: snap.explainers, snapshot: cursor.snapshot };
   }
 
   private storeSnapshot(snap: Snapshot): string {
@@ -493,6 +485,7 @@ export class SearchEngine {
       this.snapshots.delete(key);
       entries -= s.ids.length;
       this.recycle(s.ids.buffer);
+      this.recycle(s.slots.buffer);
       this.recycle(s.scores.buffer);
       if (s.bits) this.recycle(s.bits.buffer);
     }
@@ -515,7 +508,7 @@ export class SearchEngine {
   private recycle(buffer: ArrayBufferLike): void {
     if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < 4096) return;
     this.spare.push(buffer);
-    if (this.spare.length > 24) this.spare.shift();
+    if (this.spare.length > 8) this.spare.shift();
   }
 }
 
@@ -535,14 +528,13 @@ function collect(
   rank: Int32Array,
   out: { slots: Int32Array; scores: Float64Array; bits: Uint32Array },
   top: TopK,
-): { n: number; after: number } {
+): number {
   const touched = acc.list;
   const value = acc.value;
   const bits = acc.bits;
   const { slots, scores, bits: outBits } = out;
   const cursorScore = cursor ? cursor.score : Infinity;
   let n = 0;
-  let after = 0;
   for (let i = 0; i < count; i++) {
     const slot = touched[i];
     if (filter !== null && !filter.test(slot)) continue;
@@ -551,12 +543,11 @@ function collect(
     scores[n] = score;
     outBits[n] = bits[slot];
     if (score < cursorScore || (score === cursorScore && rank[slot] >= boundary)) {
-      after++;
       top.offer(slot, score, rank[slot], n);
     }
     n++;
   }
-  return { n, after };
+  return n;
 }
 
 /**
@@ -576,11 +567,10 @@ function collectSingle(
   rank: Int32Array,
   out: { slots: Int32Array; scores: Float64Array; bits: Uint32Array },
   top: TopK,
-): { n: number; after: number } {
+): number {
   const { slots: outSlots, scores: outScores, bits: outBits } = out;
   const cursorScore = cursor ? cursor.score : Infinity;
   let n = 0;
-  let after = 0;
   let prev = Number.NaN;
   let score = 0;
   for (let j = 0; j < slots.length; j++) {
@@ -595,12 +585,26 @@ function collectSingle(
     outScores[n] = score;
     outBits[n] = 1;
     if (score < cursorScore || (score === cursorScore && rank[slot] >= boundary)) {
-      after++;
       top.offer(slot, score, rank[slot], n);
     }
     n++;
   }
-  return { n, after };
+  return n;
+}
+
+/**
+ * Every row passing `test`, offered to the page heap by its place in the global order when at or
+ * after `start`. Slot order, not date order: the columns are read sequentially (much faster).
+ */
+function scanAll(live: Uint8Array, rank: Int32Array, end: number, filter: CompiledFilter | null, start: number, top: TopK): number {
+  let total = 0;
+  for (let slot = 0; slot < end; slot++) {
+    if (live[slot] === 0 || (filter !== null && !filter.test(slot))) continue;
+    total++;
+    const r = rank[slot];
+    if (r >= start) top.offer(slot, 1, r, 0);
+  }
+  return total;
 }
 
 function idsOf(tableIds: Float64Array, slots: Int32Array, n: number, out: Float64Array): void {
@@ -608,21 +612,23 @@ function idsOf(tableIds: Float64Array, slots: Int32Array, n: number, out: Float6
 }
 
 /** Offers a frozen ranking's entries after the cursor (skipping assets removed since) to the page heap. */
-function resume(snap: Snapshot, table: SearchTable, cursor: CursorState, top: TopK): { total: number; after: number } {
+function resume(snap: Snapshot, table: SearchTable, cursor: CursorState, top: TopK): number {
   const rank = table.orderRank;
   const boundary = table.positionAfter(cursor);
-  const { ids, scores } = snap;
+  const { ids, slots, scores } = snap;
+  const tableIds = table.ids;
   let total = 0;
-  let after = 0;
   for (let i = 0; i < ids.length; i++) {
-    const slot = table.slotOf(ids[i]);
-    if (slot < 0) continue;
+    let slot = slots[i];
+    if (tableIds[slot] !== ids[i]) {
+      slot = table.slotOf(ids[i]); // moved by a reload, or removed
+      if (slot < 0) continue;
+    }
     total++;
     const score = scores[i];
     if (score < cursor.score || (score === cursor.score && rank[slot] >= boundary)) {
-      after++;
       top.offer(slot, score, rank[slot], i);
     }
   }
-  return { total, after };
+  return total;
 }

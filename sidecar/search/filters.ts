@@ -55,12 +55,15 @@ export function formatBytes(n: number): string {
 export class CompiledFilter {
   /** False when the query has no constraint at all. */
   readonly active: boolean;
-  private readonly folderOk: Uint8Array | null = null;
-  private readonly formatOk: Uint8Array | null = null;
-  private readonly cameraOk: Uint8Array | null = null;
+  // Everything `test` reads is a field of this object (one hidden class for every query: the
+  // method stays optimised; a closure per query would start unoptimised every time).
+  private readonly folderOk: Uint8Array | null;
+  private readonly formatOk: Uint8Array | null;
+  private readonly cameraOk: Uint8Array | null;
   private readonly hasDate: boolean;
   private readonly takenFrom: number;
   private readonly takenTo: number;
+  private readonly hasSize: boolean;
   private readonly minSize: number;
   private readonly maxSize: number;
   private readonly hasDims: boolean;
@@ -69,89 +72,129 @@ export class CompiledFilter {
   private readonly minHeight: number;
   private readonly maxHeight: number;
   private readonly shapeMask: number;
+  private readonly providedOk: Uint8Array | null;
+  private readonly providedNeeded: number;
   private readonly paths: string[];
-  /** Per slot: 1 when in the provided set. */
-  private readonly provided: Array<{ mask: Uint8Array; include: boolean }>;
+  private readonly folderIds: Int32Array;
+  private readonly formatIds: Int32Array;
+  private readonly cameraIds: Int32Array;
+  private readonly takenKey: Float64Array;
+  private readonly sizes: Float64Array;
+  private readonly widths: Int32Array;
+  private readonly heights: Int32Array;
+  private readonly shapes: Uint8Array;
+  private readonly pathLower: string[];
 
-  constructor(
-    private readonly table: SearchTable,
-    q: ParsedQuery,
-    provided: readonly ProvidedConstraint[],
-  ) {
+  constructor(table: SearchTable, q: ParsedQuery, provided: readonly ProvidedConstraint[]) {
+    let folderOk: Uint8Array | null = null;
+    let formatOk: Uint8Array | null = null;
+    let cameraOk: Uint8Array | null = null;
     if (q.folders.length) {
-      this.folderOk = new Uint8Array(table.folders.length);
-      table.folders.forEach((f, i) => {
-        this.folderOk![i] = q.folders.every((w) => folderMatches(f.lower, w)) ? 1 : 0;
-      });
+      folderOk = new Uint8Array(table.folders.length);
+      for (let i = 0; i < table.folders.length; i++) folderOk[i] = q.folders.every((w) => folderMatches(table.folders[i].lower, w)) ? 1 : 0;
     }
     if (q.formats.length) {
       const wanted = new Set(q.formats);
-      this.formatOk = new Uint8Array(table.formats.length);
+      formatOk = new Uint8Array(table.formats.length);
       table.formats.forEach((f, i) => {
-        this.formatOk![i] = f !== null && wanted.has(f) ? 1 : 0;
+        formatOk![i] = f !== null && wanted.has(f) ? 1 : 0;
       });
     }
     if (q.cameras.length) {
-      this.cameraOk = new Uint8Array(table.cameras.length);
+      cameraOk = new Uint8Array(table.cameras.length);
       table.cameras.forEach((c, i) => {
-        this.cameraOk![i] = i > 0 && q.cameras.every((w) => c.lower.includes(w)) ? 1 : 0;
+        cameraOk![i] = i > 0 && q.cameras.every((w) => c.lower.includes(w)) ? 1 : 0;
       });
     }
-    this.hasDate = q.takenFrom !== null || q.takenTo !== null;
-    this.takenFrom = q.takenFrom ? dateKey(q.takenFrom) : 0;
-    this.takenTo = q.takenTo ? dateKey(q.takenTo) : Number.MAX_VALUE;
-    this.minSize = q.minSize ?? -Infinity;
-    this.maxSize = q.maxSize ?? Infinity;
-    this.hasDims = q.minWidth !== null || q.maxWidth !== null || q.minHeight !== null || q.maxHeight !== null;
-    this.minWidth = q.minWidth ?? -Infinity;
-    this.maxWidth = q.maxWidth ?? Infinity;
-    this.minHeight = q.minHeight ?? -Infinity;
-    this.maxHeight = q.maxHeight ?? Infinity;
-    this.shapeMask = q.shapes.reduce((m, s) => m | (1 << SHAPE_CODES[s]), 0);
-    this.paths = q.paths;
-    this.provided = provided.map((p) => {
-      const mask = new Uint8Array(table.slotCount);
-      for (const id of p.ids) {
-        const slot = table.slotOf(id);
-        if (slot >= 0) mask[slot] = 1;
+    const hasDate = q.takenFrom !== null || q.takenTo !== null;
+    const takenFrom = q.takenFrom ? dateKey(q.takenFrom) : 0;
+    const takenTo = q.takenTo ? dateKey(q.takenTo) : Number.MAX_VALUE;
+    const minSize = q.minSize ?? -Infinity;
+    const maxSize = q.maxSize ?? Infinity;
+    const hasDims = q.minWidth !== null || q.maxWidth !== null || q.minHeight !== null || q.maxHeight !== null;
+    const minWidth = q.minWidth ?? -Infinity;
+    const maxWidth = q.maxWidth ?? Infinity;
+    const minHeight = q.minHeight ?? -Infinity;
+    const maxHeight = q.maxHeight ?? Infinity;
+    const shapeMask = q.shapes.reduce((m, s) => m | (1 << SHAPE_CODES[s]), 0);
+    const paths = q.paths;
+    // Provided filters as one per-slot count of satisfied constraints.
+    let providedOk: Uint8Array | null = null;
+    if (provided.length) {
+      providedOk = new Uint8Array(table.slotCount);
+      const inside = new Uint8Array(table.slotCount);
+      for (const p of provided) {
+        inside.fill(0);
+        for (const id of p.ids) {
+          const slot = table.slotOf(id);
+          if (slot >= 0) inside[slot] = 1;
+        }
+        for (let s = 0; s < inside.length; s++) if ((inside[s] === 1) === p.include) providedOk[s]++;
       }
-      return { mask, include: p.include };
-    });
+    }
+    const providedNeeded = provided.length;
     this.active =
-      this.folderOk !== null ||
-      this.formatOk !== null ||
-      this.cameraOk !== null ||
-      this.hasDate ||
+      folderOk !== null ||
+      formatOk !== null ||
+      cameraOk !== null ||
+      hasDate ||
       q.minSize !== null ||
       q.maxSize !== null ||
-      this.hasDims ||
-      this.shapeMask !== 0 ||
-      this.paths.length > 0 ||
-      this.provided.length > 0;
+      hasDims ||
+      shapeMask !== 0 ||
+      paths.length > 0 ||
+      providedOk !== null;
+
+    this.folderOk = folderOk;
+    this.formatOk = formatOk;
+    this.cameraOk = cameraOk;
+    this.hasDate = hasDate;
+    this.takenFrom = takenFrom;
+    this.takenTo = takenTo;
+    this.hasSize = q.minSize !== null || q.maxSize !== null;
+    this.minSize = minSize;
+    this.maxSize = maxSize;
+    this.hasDims = hasDims;
+    this.minWidth = minWidth;
+    this.maxWidth = maxWidth;
+    this.minHeight = minHeight;
+    this.maxHeight = maxHeight;
+    this.shapeMask = shapeMask;
+    this.providedOk = providedOk;
+    this.providedNeeded = providedNeeded;
+    this.paths = paths;
+    this.folderIds = table.folderIds;
+    this.formatIds = table.formatIds;
+    this.cameraIds = table.cameraIds;
+    this.takenKey = table.takenKey;
+    this.sizes = table.sizes;
+    this.widths = table.widths;
+    this.heights = table.heights;
+    this.shapes = table.shapes;
+    this.pathLower = table.pathLower;
   }
 
+  /** Whether the row in `slot` passes every constraint. */
   test(slot: number): boolean {
-    const t = this.table;
-    if (this.folderOk !== null && this.folderOk[t.folderIds[slot]] === 0) return false;
-    if (this.formatOk !== null && this.formatOk[t.formatIds[slot]] === 0) return false;
-    if (this.cameraOk !== null && this.cameraOk[t.cameraIds[slot]] === 0) return false;
+    if (this.folderOk !== null && this.folderOk[this.folderIds[slot]] === 0) return false;
+    if (this.formatOk !== null && this.formatOk[this.formatIds[slot]] === 0) return false;
+    if (this.cameraOk !== null && this.cameraOk[this.cameraIds[slot]] === 0) return false;
     if (this.hasDate) {
-      const k = t.takenKey[slot];
+      const k = this.takenKey[slot];
       if (k < 0 || k < this.takenFrom || k > this.takenTo) return false;
     }
-    const size = t.sizes[slot];
-    if (size < this.minSize || size > this.maxSize) return false;
+    if (this.hasSize) {
+      const size = this.sizes[slot];
+      if (size < this.minSize || size > this.maxSize) return false;
+    }
     if (this.hasDims) {
-      const w = t.widths[slot];
-      const h = t.heights[slot];
+      const w = this.widths[slot];
+      const h = this.heights[slot];
       if (w < 0 || h < 0 || w < this.minWidth || w > this.maxWidth || h < this.minHeight || h > this.maxHeight) return false;
     }
-    if (this.shapeMask !== 0 && (this.shapeMask & (1 << t.shapes[slot])) === 0) return false;
-    for (let i = 0; i < this.provided.length; i++) {
-      const p = this.provided[i];
-      if ((p.mask[slot] === 1) !== p.include) return false;
-    }
-    for (let i = 0; i < this.paths.length; i++) if (!t.pathLower[slot].includes(this.paths[i])) return false;
+    if (this.shapeMask !== 0 && (this.shapeMask & (1 << this.shapes[slot])) === 0) return false;
+    if (this.providedOk !== null && this.providedOk[slot] !== this.providedNeeded) return false;
+    if (this.paths.length > 0) for (let i = 0; i < this.paths.length; i++) if (!this.pathLower[slot].includes(this.paths[i])) return false;
     return true;
   }
 }

@@ -148,7 +148,17 @@ export class TopK {
     return this.scores[a] < this.scores[b] || (this.scores[a] === this.scores[b] && this.ranks[a] > this.ranks[b]);
   }
 
+  /** Entries offered so far (kept or not). */
+  offered = 0;
+
+  /** Small enough to be inlined into the scan loops: most rows are rejected right here. */
   offer(slot: number, score: number, rank: number, ref: number): void {
+    this.offered++;
+    if (this.size === this.limit && (score < this.scores[0] || (score === this.scores[0] && rank > this.ranks[0]))) return;
+    this.insert(slot, score, rank, ref);
+  }
+
+  private insert(slot: number, score: number, rank: number, ref: number): void {
     if (this.size < this.limit) {
       let i = this.size++;
       this.put(i, slot, score, rank, ref);
@@ -160,8 +170,7 @@ export class TopK {
       }
       return;
     }
-    // Full: replace the root (the worst kept) if the newcomer is better.
-    if (score < this.scores[0] || (score === this.scores[0] && rank > this.ranks[0])) return;
+    // Full (and the newcomer is better than the worst kept, the root): replace the root.
     this.put(0, slot, score, rank, ref);
     let i = 0;
     for (;;) {

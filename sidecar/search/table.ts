@@ -5,6 +5,7 @@
  * Slots are reused after removal; asset ids are the stable identity.
  */
 import { pathWords } from './filename-match';
+import { mergeInto } from './sorted';
 import { fileStem, TextIndex } from './text-index';
 import type { SearchableAsset, Shape } from './types';
 
@@ -60,6 +61,8 @@ function cmpStr(a: string, b: string): number {
 export class SearchTable {
   /** Slot -> asset id; -1 for a free slot. */
   ids = new Float64Array(0);
+  /** Slot -> 1 when it holds an asset (a byte per row: scans read this, not `ids`). */
+  live = new Uint8Array(0);
   relPaths: string[] = [];
   pathLower: string[] = [];
   takenAt: Array<string | null> = [];
@@ -191,6 +194,7 @@ export class SearchTable {
     for (const s of freed) {
       this.slotOfId.delete(this.ids[s]);
       this.ids[s] = -1;
+      this.live[s] = 0;
       this.relPaths[s] = '';
       this.pathLower[s] = '';
       this.takenAt[s] = null;
@@ -210,28 +214,7 @@ export class SearchTable {
     this.folderText.commit(entering.length >= 1000);
 
     // Keep the global order.
-    if (leaving.length > 0) {
-      const gone = new Set(leaving);
-      this.byDate = this.byDate.filter((s) => !gone.has(s));
-    }
-    const cmp = (a: number, b: number) => this.compareSlots(a, b);
-    if (entering.length > 64 && entering.length * 16 > this.byDate.length) {
-      this.byDate = this.byDate.concat(entering).sort(cmp);
-    } else {
-      for (const s of entering) {
-        let lo = 0;
-        let hi = this.byDate.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (this.compareSlots(this.byDate[mid], s) < 0) lo = mid + 1;
-          else hi = mid;
-        }
-        this.byDate.splice(lo, 0, s);
-      }
-    }
-    const order = this.byDate;
-    const rank = this.orderRank;
-    for (let i = 0; i < order.length; i++) rank[order[i]] = i;
+    this.byDate = reorder(this.byDate, leaving, entering, (a, b) => this.compareSlots(a, b), this.orderRank);
     this.generation++;
     return true;
   }
@@ -258,6 +241,7 @@ export class SearchTable {
     }
     this.slotOfId.set(id, slot);
     this.ids[slot] = id;
+    this.live[slot] = 1;
     return slot;
   }
 
@@ -269,6 +253,7 @@ export class SearchTable {
       return next;
     };
     this.ids = grow(this.ids, (n) => new Float64Array(n), -1);
+    this.live = grow(this.live, (n) => new Uint8Array(n));
     this.takenKey = grow(this.takenKey, (n) => new Float64Array(n));
     this.sizes = grow(this.sizes, (n) => new Float64Array(n));
     this.widths = grow(this.widths, (n) => new Int32Array(n));
@@ -337,4 +322,21 @@ export class SearchTable {
     const shared = lower.slice(start, start + stemLower.length);
     this.names.add(slot, shared === stemLower ? shared : stemLower, pathWords(stem));
   }
+}
+
+/**
+ * The global order after a batch: without the slots that left or changed, with those that entered,
+ * and `rank` (slot -> position) rewritten.
+ */
+function reorder(order: number[], leaving: readonly number[], entering: number[], cmp: (a: number, b: number) => number, rank: Int32Array): number[] {
+  let next = order;
+  if (leaving.length > 0) {
+    // `rank` still holds the old positions: mark them instead of looking slots up in a set.
+    const gone = new Uint8Array(order.length);
+    for (const s of leaving) gone[rank[s]] = 1;
+    next = order.filter((_, i) => gone[i] === 0);
+  }
+  if (entering.length > 0) next = mergeInto(next, entering, cmp);
+  for (let i = 0; i < next.length; i++) rank[next[i]] = i;
+  return next;
 }

@@ -2,7 +2,7 @@
  * An in-memory word index over small documents (file names, folder paths), so a query finds its
  * matches without looking at every row:
  *   - exact words, plurals folded (`singular`): a map from singular form to vocabulary words;
- *   - word prefixes: the vocabulary sorted, searched by binary search;
+ *   - word prefixes: the vocabulary bucketed by its first two characters;
  *   - substrings of the raw lower-cased text (across camelCase boundaries too, "woodanem" in
  *     "WoodAnemones"): trigram -> documents, verified with `includes`.
  * Documents are small integers chosen by the caller (the engine's row slots, folder ids). Lookups
@@ -12,11 +12,31 @@ import { pathWords, singular } from './filename-match';
 
 const NO_IDS: readonly number[] = [];
 
-/** A posting list: an array while it grows, packed into an Int32Array by `compact` (half the memory). */
+/** A posting list: an array while it grows; `commit(true)` packs long ones into Int32Arrays (half the memory). */
 export type Postings = number[] | Int32Array;
 
 function growable(list: Postings): number[] {
   return Array.isArray(list) ? list : Array.from(list);
+}
+
+function pack(list: Postings): Postings {
+  if (!Array.isArray(list)) return list;
+  return list.length >= 16 ? Int32Array.from(list) : list.slice();
+}
+
+/**
+ * `list` without the documents marked 1 in `dead` (the same list when none is); keeps its kind.
+ * `dead` may be shorter than the largest document: beyond its end nothing is marked.
+ */
+function without(list: Postings, dead: Uint8Array): Postings {
+  let kept = 0;
+  for (let i = 0; i < list.length; i++) if (dead[list[i]] !== 1) kept++;
+  if (kept === list.length) return list;
+  if (Array.isArray(list)) return list.filter((d) => dead[d] !== 1);
+  const out = new Int32Array(kept);
+  let j = 0;
+  for (let i = 0; i < list.length; i++) if (dead[list[i]] !== 1) out[j++] = list[i];
+  return out;
 }
 
 function trigramKey(text: string, i: number): number {
@@ -28,6 +48,9 @@ function trigramKey(text: string, i: number): number {
 }
 
 export class TextIndex {
+  /** Stale trigram entries tolerated before a rebuild (at least; or a quarter of all entries). */
+  static rebuildMinStale = 50_000;
+
   /** Per document: the lower-cased raw text (substring matches) and its words joined by spaces (phrases). */
   readonly texts: string[] = [];
   readonly wordsTexts: string[] = [];
@@ -38,10 +61,21 @@ export class TextIndex {
   private readonly byWord = new Map<string, number>();
   /** Singular form -> vocabulary id, or ids when several words share it ("box", "boxes"). */
   private readonly bySingular = new Map<string, number | number[]>();
-  /** Vocabulary ids in word order; words added since the last `commit` wait in `unsorted`. */
-  private sorted: number[] = [];
-  private unsorted: number[] = [];
+  /**
+   * Vocabulary ids by the first two characters of their word (one-character words by that
+   * character): a prefix lookup reads one bucket; an update touches one bucket, never the whole
+   * vocabulary (which, with numbered file names, is about as large as the library).
+   */
+  private readonly buckets = new Map<string, number[]>();
   private readonly trigrams = new Map<number, Postings>();
+  /**
+   * Trigram lists are not cleaned when documents leave (common trigrams list most documents, and
+   * candidates are verified against `texts` anyway): they are rebuilt once stale entries pile up.
+   */
+  private trigramEntries = 0;
+  private staleTrigramEntries = 0;
+  /** Scratch: 1 for the documents being removed. */
+  private dead = new Uint8Array(0);
 
   /**
    * Indexes a document: `lower` is its lower-cased raw text, `words` its words (see `pathWords`).
@@ -61,6 +95,10 @@ export class TextIndex {
         else (this.postings[v] = growable(list)).push(doc);
       }
     }
+    this.addTrigrams(doc, lower);
+  }
+
+  private addTrigrams(doc: number, lower: string): void {
     for (let i = 0; i + 3 <= lower.length; i++) {
       const key = trigramKey(lower, i);
       const list = this.trigrams.get(key);
@@ -68,17 +106,22 @@ export class TextIndex {
       else if (list[list.length - 1] !== doc) {
         if (Array.isArray(list)) list.push(doc);
         else this.trigrams.set(key, [...list, doc]);
-      }
+      } else continue;
+      this.trigramEntries++;
     }
   }
 
-  /** Unindexes documents (one pass over each affected posting list). */
+  /** Unindexes documents (one pass over each affected word's posting list). */
   remove(docs: readonly number[]): void {
     if (docs.length === 0) return;
-    const dead = new Set(docs);
+    let max = 0;
+    for (const d of docs) if (d > max) max = d;
+    if (this.dead.length <= max) this.dead = new Uint8Array(Math.max(max + 1, this.dead.length * 2));
+    const dead = this.dead;
     const words = new Set<number>();
-    const keys = new Set<number>();
-    for (const doc of dead) {
+    for (const doc of docs) {
+      if (dead[doc] === 1) continue;
+      dead[doc] = 1;
       const wordsText = this.wordsTexts[doc] ?? '';
       if (wordsText !== '') {
         for (const w of wordsText.split(' ')) {
@@ -86,41 +129,40 @@ export class TextIndex {
           if (v !== undefined) words.add(v);
         }
       }
-      const text = this.texts[doc] ?? '';
-      for (let i = 0; i + 3 <= text.length; i++) keys.add(trigramKey(text, i));
+      this.staleTrigramEntries += Math.max(0, (this.texts[doc] ?? '').length - 2);
       this.texts[doc] = '';
       this.wordsTexts[doc] = '';
     }
     for (const v of words) {
-      const kept = growable(this.postings[v]).filter((d) => !dead.has(d));
+      const kept = without(this.postings[v], dead);
       if (kept.length > 0) this.postings[v] = kept;
       else this.dropWord(v);
     }
-    for (const key of keys) {
-      const kept = growable(this.trigrams.get(key)!).filter((d) => !dead.has(d));
-      if (kept.length > 0) this.trigrams.set(key, kept);
-      else this.trigrams.delete(key);
-    }
+    for (const doc of docs) dead[doc] = 0;
+    if (this.staleTrigramEntries > Math.max(TextIndex.rebuildMinStale, this.trigramEntries / 4)) this.rebuildTrigrams();
   }
 
-  /** Brings the sorted vocabulary up to date; call after a batch of add/remove. `compact` packs every list. */
+  /** Rebuilds the trigram lists from the live texts (drops stale entries). */
+  private rebuildTrigrams(): void {
+    this.trigrams.clear();
+    this.trigramEntries = 0;
+    this.staleTrigramEntries = 0;
+    for (let doc = 0; doc < this.texts.length; doc++) {
+      const text = this.texts[doc];
+      if (text) this.addTrigrams(doc, text);
+    }
+    for (const [key, list] of this.trigrams) this.trigrams.set(key, pack(list));
+  }
+
+  /** Call after a batch of add/remove. `compact` (after a big batch) packs the long posting lists. */
   commit(compact = false): void {
     if (compact) {
-      // Short lists stay arrays: a typed array's own overhead outweighs the saving below ~16 entries.
-      for (let v = 0; v < this.postings.length; v++) {
-        const list = this.postings[v];
-        if (Array.isArray(list) && list.length >= 16) this.postings[v] = Int32Array.from(list);
-      }
-      for (const [key, list] of this.trigrams) if (Array.isArray(list) && list.length >= 16) this.trigrams.set(key, Int32Array.from(list));
+      // Long lists become Int32Arrays; short ones stay arrays (a typed array's own overhead is larger)
+      // but trimmed: an array grown by push keeps room for 16 or more entries, and most words (the
+      // numbers in camera file names) are in one document.
+      for (let v = 0; v < this.postings.length; v++) this.postings[v] = pack(this.postings[v]);
+      for (const [key, list] of this.trigrams) this.trigrams.set(key, pack(list));
     }
-    if (this.unsorted.length === 0) return;
-    const cmp = (a: number, b: number) => (this.vocab[a] < this.vocab[b] ? -1 : this.vocab[a] > this.vocab[b] ? 1 : 0);
-    if (this.unsorted.length > 64) {
-      this.sorted = [...this.sorted, ...this.unsorted].sort(cmp);
-    } else {
-      for (const v of this.unsorted) this.sorted.splice(this.lowerBound(this.vocab[v]), 0, v);
-    }
-    this.unsorted = [];
   }
 
   get vocabularySize(): number {
@@ -141,10 +183,14 @@ export class TextIndex {
   /** Vocabulary words starting with `prefix` (including the word itself). */
   prefixWords(prefix: string): number[] {
     const out: number[] = [];
-    for (let i = this.lowerBound(prefix); i < this.sorted.length; i++) {
-      const v = this.sorted[i];
-      if (!this.vocab[v].startsWith(prefix)) break;
-      out.push(v);
+    const scan = (bucket: readonly number[]) => {
+      for (const v of bucket) if (this.vocab[v].startsWith(prefix)) out.push(v);
+    };
+    if (prefix.length >= 2) {
+      const bucket = this.buckets.get(prefix.slice(0, 2));
+      if (bucket) scan(bucket);
+    } else {
+      for (const [key, bucket] of this.buckets) if (key.startsWith(prefix)) scan(bucket);
     }
     return out;
   }
@@ -163,17 +209,6 @@ export class TextIndex {
     return best ?? NO_IDS;
   }
 
-  private lowerBound(word: string): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.vocab[this.sorted[mid]] < word) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   private newWord(w: string): number {
     const v = this.freeVocab.pop() ?? this.vocab.length;
     this.vocab[v] = w;
@@ -184,7 +219,10 @@ export class TextIndex {
     if (same === undefined) this.bySingular.set(key, v);
     else if (typeof same === 'number') this.bySingular.set(key, [same, v]);
     else same.push(v);
-    this.unsorted.push(v);
+    const key2 = w.slice(0, 2);
+    const bucket = this.buckets.get(key2);
+    if (bucket) bucket.push(v);
+    else this.buckets.set(key2, [v]);
     return v;
   }
 
@@ -197,13 +235,18 @@ export class TextIndex {
     if (rest.length > 1) this.bySingular.set(key, rest);
     else if (rest.length === 1) this.bySingular.set(key, rest[0]);
     else this.bySingular.delete(key);
-    const at = this.lowerBound(w);
-    if (this.sorted[at] === v) this.sorted.splice(at, 1);
-    else this.unsorted = this.unsorted.filter((x) => x !== v);
+    const key2 = w.slice(0, 2);
+    const bucket = this.buckets.get(key2)!;
+    const at = bucket.indexOf(v);
+    bucket[at] = bucket[bucket.length - 1];
+    bucket.pop();
+    if (bucket.length === 0) this.buckets.delete(key2);
     this.vocab[v] = '';
     this.postings[v] = [];
     this.freeVocab.push(v);
   }
+
+
 }
 
 /** The file name without its extension: what file-name words and substrings are matched against. */

@@ -24,7 +24,8 @@ export type MatchKind =
   | 'text'
   | 'tag'
   | 'face'
-  | 'semantic';
+  | 'semantic'
+  | 'similar';
 
 /** Why an item matched, shown to the user as a chip. */
 export interface MatchReason {

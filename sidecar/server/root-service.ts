@@ -12,6 +12,8 @@ import { RootWatcher } from './root-watcher';
 import { dismissGroup, findDuplicateGroups } from '../duplicates/find-groups';
 import { listResolutions, recoverResolutions, resolveGroup, undoResolution, type ResolutionResult, type ResolveRequest } from '../duplicates/resolve';
 import type { DuplicateReport } from '../duplicates/types';
+import { SearchEngine, type SearchRequest as EngineSearchRequest, type SearchResult as EngineSearchResult } from '../search/search';
+import { closeEmbeddingIndexes } from '../vectors/registry';
 
 export interface RootServiceOptions {
   excludes?: readonly string[];
@@ -49,6 +51,8 @@ export class RootService extends EventEmitter<RunEvents> {
   private constructor(
     readonly root: string,
     readonly catalog: Catalog,
+    /** In-memory search over this root, kept in step with the catalog by change events. */
+    readonly engine: SearchEngine,
     private readonly options: RootServiceOptions,
   ) {
     super();
@@ -58,7 +62,7 @@ export class RootService extends EventEmitter<RunEvents> {
     const catalog = await Catalog.open(root);
     const recovered = await recoverResolutions(catalog);
     if (recovered) options.logger.log('warn', `rolled back ${recovered} duplicate resolution(s) interrupted by a crash in ${root}`);
-    const service = new RootService(root, catalog, options);
+    const service = new RootService(root, catalog, await SearchEngine.load(catalog), options);
     if (options.watch !== false) {
       service.watcher = new RootWatcher(root, {
         excludes: options.excludes ?? DEFAULT_EXCLUDES,
@@ -162,7 +166,21 @@ export class RootService extends EventEmitter<RunEvents> {
     if (change.upserted.length === 0 && change.removed.length === 0) return;
     this.pendingChange = { upserted: [], removed: [] };
     const removed = new Set(change.removed);
-    this.emit('changed', { upserted: [...new Set(change.upserted)].filter((id) => !removed.has(id)), removed: [...removed] });
+    const settled = { upserted: [...new Set(change.upserted)].filter((id) => !removed.has(id)), removed: [...removed] };
+    // Clients are told only once a search would already see the change.
+    this.engine.remove(settled.removed);
+    this.engineUpdates = this.engineUpdates
+      .then(() => this.engine.refresh(settled.upserted))
+      .catch((err: unknown) => this.options.logger.log('error', `search index update failed: ${err instanceof Error ? err.message : String(err)}`))
+      .then(() => {
+        this.emit('changed', settled);
+      });
+  }
+
+  private engineUpdates: Promise<void> = Promise.resolve();
+
+  search(request: EngineSearchRequest): Promise<EngineSearchResult> {
+    return this.engine.search(request);
   }
 
   async status(): Promise<RootStatus> {
@@ -251,6 +269,8 @@ export class RootService extends EventEmitter<RunEvents> {
     await this.watcher?.close();
     await this.whenIdle();
     this.flushChange();
+    await this.engineUpdates;
+    await closeEmbeddingIndexes(this.catalog);
     this.catalog.close();
   }
 }

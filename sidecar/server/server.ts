@@ -38,6 +38,8 @@ import { bearerToken, newToken, refuseReason, tokenMatches } from './auth';
 import type { Logger } from './log';
 import type { RootService } from './root-service';
 import { searchRoots } from './root-search';
+import { attachEmbeddingIndex } from '../vectors/registry';
+import { similarImages } from '../vectors/similar';
 
 const AUTH_TIMEOUT_MS = 5000;
 
@@ -231,9 +233,9 @@ export class LoupeServer {
       return searchRoots(this.rootFor(params.root), params);
     }));
     c.onRequest(SimilarRequest, guard(async (params) => {
-      const [root] = this.rootFor(params?.root);
-      if (!(await root.catalog.getAsset(params.id))) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${params.id} in ${root.root}`);
-      throw loupeError(LoupeErrorCodes.FeatureUnavailable, 'similar images need image embeddings, which are not indexed yet');
+      if (!params || typeof params.id !== 'number') throw loupeError(LoupeErrorCodes.InvalidParams, 'similar needs root and a numeric id');
+      const [root] = this.rootFor(params.root);
+      return similarImages(root.root, root.catalog, params.id, params.limit);
     }));
     c.onRequest(AssetGetRequest, guard(async (params) => {
       const [root] = this.rootFor(params?.root);
@@ -300,6 +302,7 @@ export class LoupeServer {
 
   /** Background runs (start-up, file changes) are shown to clients that accept server-created progress. */
   private wireRoot(root: RootService): void {
+    attachEmbeddingIndex(root, (level, msg) => this.log(level, msg));
     root.on('run-start', (runId) => {
       for (const s of this.sessions) {
         if (!s.wantsProgress) continue;

@@ -113,10 +113,17 @@ async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t;
 }
 
-function collectGarbage(): (() => void) | null {
+/** A full collection (several rounds, letting finalizers run in between), or null when gc is unavailable. */
+function collectGarbage(): (() => Promise<void>) | null {
   try {
     setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
+    const gc = runInNewContext('gc') as () => void;
+    return async () => {
+      for (let i = 0; i < 4; i++) {
+        gc();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
   } catch {
     return null;
   }
@@ -149,13 +156,13 @@ export async function runSearchBenchmark(): Promise<BenchResult<SearchBenchResul
     const seedMs = await timeAsync(() => seedSyntheticCatalog(catalog, rows));
 
     const loadRowsMs = await timeAsync(() => catalog.loadSearchRows());
-    gc?.();
+    await gc?.();
     const before = process.memoryUsage();
     let engine!: SearchEngine;
     const loadMs = await timeAsync(async () => {
       engine = await SearchEngine.load(catalog);
     });
-    gc?.();
+    await gc?.();
     const afterLoad = process.memoryUsage();
     if (engine.size !== rows) throw new Error(`engine holds ${engine.size} rows, expected ${rows}`);
     log(`engine loaded in ${loadMs.toFixed(0)} ms`);

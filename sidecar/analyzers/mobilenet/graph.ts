@@ -34,10 +34,11 @@ function dimValue(d: onnx.TensorShapeProto.IDimension): number | string | null {
  */
 export function withEmbeddingOutput(modelBytes: Uint8Array): Uint8Array {
   const model = onnx.ModelProto.decode(modelBytes);
-  const graph = model.graph;
-  if (!graph) throw new ModelGraphError('the model has no graph');
+  if (!model.graph) throw new ModelGraphError('the model has no graph');
+  // Decoded messages are full instances: repeated fields are arrays, never null.
+  const graph = model.graph as onnx.GraphProto;
 
-  const gap = graph.node.find((n) => n.name === GAP_NODE);
+  const gap = graph.node.find((n) => n.name === GAP_NODE) as onnx.NodeProto | undefined;
   if (!gap) throw new ModelGraphError(`node ${GAP_NODE} not found: not the expected MobileNetV2 int8 export`);
   if (!gap.output.includes(GAP_TENSOR)) {
     throw new ModelGraphError(`node ${GAP_NODE} does not write ${GAP_TENSOR} (writes ${gap.output.join(', ')})`);
@@ -46,7 +47,7 @@ export function withEmbeddingOutput(modelBytes: Uint8Array): Uint8Array {
     throw new ModelGraphError(`node ${GAP_NODE} is not quantized with ${GAP_SCALE}/${GAP_ZERO_POINT}`);
   }
   for (const name of [GAP_SCALE, GAP_ZERO_POINT]) {
-    const init = graph.initializer.find((t) => t.name === name);
+    const init = graph.initializer.find((t) => t.name === name) as onnx.TensorProto | undefined;
     if (!init) throw new ModelGraphError(`initializer ${name} not found`);
     if (init.dims.length !== 0) throw new ModelGraphError(`${name} is not a scalar (per-tensor quantization expected)`);
   }

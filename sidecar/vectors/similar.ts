@@ -1,0 +1,48 @@
+import { posix } from 'node:path';
+import { join } from 'node:path';
+import type { Catalog } from '../catalog/catalog';
+import { LoupeErrorCodes, loupeError, type RootedSearchHit, type SearchResponse } from '../protocol';
+import { embeddingIndexFor } from './registry';
+
+export const SIMILAR_DEFAULT_LIMIT = 50;
+export const SIMILAR_MAX_LIMIT = 1000;
+
+/**
+ * `similar`: the images that look most like asset `id`, by cosine of their (centred) MobileNetV2
+ * embeddings, best first; the image itself is left out. Throws FeatureUnavailable while the root
+ * has no embeddings (or this image has none yet), UnknownAsset for an id the catalog lacks.
+ */
+export async function similarImages(root: string, catalog: Catalog, id: number, limit = SIMILAR_DEFAULT_LIMIT): Promise<SearchResponse> {
+  const query = await catalog.getAsset(id);
+  if (!query) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${id} in ${root}`);
+  const k = Math.max(1, Math.min(Math.floor(limit) || SIMILAR_DEFAULT_LIMIT, SIMILAR_MAX_LIMIT));
+  const index = await embeddingIndexFor(catalog);
+  if (index.size === 0) {
+    throw loupeError(LoupeErrorCodes.FeatureUnavailable, 'similar images need image embeddings, which are not indexed yet');
+  }
+  const neighbours = await index.similarTo(id, k);
+  if (!neighbours) {
+    throw loupeError(LoupeErrorCodes.FeatureUnavailable, `${query.relPath} has no image embedding yet (not analysed, or it could not be)`);
+  }
+  const positive = neighbours.filter((n) => n.similarity > 0);
+  const facts = new Map((await catalog.loadSearchRows(positive.map((n) => n.id))).map((f) => [f.id, f]));
+  const name = posix.basename(query.relPath);
+  const items: RootedSearchHit[] = [];
+  for (const n of positive) {
+    const f = facts.get(n.id);
+    if (!f) continue; // not indexed ('ok') any more
+    items.push({
+      root,
+      id: f.id,
+      relPath: f.relPath,
+      score: Math.round(Math.min(1, n.similarity) * 10_000) / 10_000,
+      reasons: [{ kind: 'similar', text: `looks like ${name}` }],
+      thumbnail: f.thumb ? join(catalog.thumbsDir, f.thumb) : null,
+      width: f.width,
+      height: f.height,
+      format: f.format,
+      takenAt: f.takenAt,
+    });
+  }
+  return { query: `similar:${query.relPath}`, items, total: items.length, nextCursor: null, warnings: [] };
+}
