@@ -120,7 +120,7 @@ async function rollBack(catalog: Catalog, journal: Journal): Promise<string[]> {
  * the keeper, then the other files go to the OS trash. All or nothing: any failure rolls back
  * what was done. Every step is journalled first, so a crash is rolled back on the next start.
  */
-export async function resolveGroup(catalog: Catalog, request: ResolveRequest): Promise<ResolutionResult> {
+export async function resolveGroup(catalog: Catalog, request: ResolveRequest, onRemoved?: (assetIds: number[]) => void): Promise<ResolutionResult> {
   const report = await findDuplicateGroups(catalog);
   const group = report.groups.find((g) => g.key === request.groupKey);
   if (!group) throw new ResolutionError('that duplicate group no longer exists; refresh the list');
@@ -184,6 +184,7 @@ export async function resolveGroup(catalog: Catalog, request: ResolveRequest): P
       [t.trashed] = await moveToTrash([join(catalog.root, t.relPath)]);
     }
     await catalog.applyScan({ ...emptyChanges(), removed: trashIds });
+    onRemoved?.(trashIds);
     await saveJournal(catalog, id, 'applied', journal);
     return toResult(id, group.key, 'applied', journal, null);
   } catch (err) {

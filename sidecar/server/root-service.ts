@@ -240,7 +240,7 @@ export class RootService extends EventEmitter<RunEvents> {
   async resolveDuplicates(request: ResolveRequest): Promise<ResolutionResult> {
     await this.whenIdle();
     try {
-      return await resolveGroup(this.catalog, request);
+      return await resolveGroup(this.catalog, request, (removed) => this.queueChange({ upserted: [], removed }));
     } finally {
       this.requestRun('duplicates resolved');
     }
