@@ -181,7 +181,7 @@ export interface AssetDetails {
   /** Filled by later analyzers; empty until they are enabled. */
   tags: Array<{ name: string; score: number }>;
   ocr: { text: string; lines: Array<{ text: string; box: number[]; confidence: number }> } | null;
-  faces: Array<{ box: number[]; person: string | null }>;
+  faces: FaceInfo[];
 }
 export const AssetGetRequest = new RequestType<AssetRef, AssetDetails, void>('asset/get');
 export const ThumbnailPathRequest = new RequestType<AssetRef, { path: string | null }, void>('thumbnail/path');
@@ -216,6 +216,28 @@ export const DuplicatesUndoRequest = new RequestType<{ root: string; id: number 
 export const DuplicatesDismissRequest = new RequestType<{ root: string; groupKey: string }, { dismissed: string }, void>('duplicates/dismiss');
 export const DuplicatesHistoryRequest = new RequestType<RootParams & { limit?: number }, { resolutions: Array<ResolutionResult & { root: string }> }, void>('duplicates/history');
 
+// ---- faces and people ----
+
+export type { FaceInfo, PersonSummary, PersonDetails, Suggestion, FaceStatus } from './faces/types';
+import type { FaceInfo, PersonDetails, PersonSummary, Suggestion } from './faces/types';
+
+export interface PeopleListResult {
+  people: Array<PersonSummary & { root: string }>;
+}
+export const PeopleListRequest = new RequestType<RootParams & { includeClusters?: boolean }, PeopleListResult, void>('people/list');
+export const PeopleGetRequest = new RequestType<{ root: string; personId: number }, PersonDetails, void>('people/get');
+/** Names a person or cluster (confirming its faces); with `faceId` instead, names that one face. */
+export const PeopleNameRequest = new RequestType<{ root: string; personId?: number; faceId?: number; name: string }, PersonSummary, void>('people/name');
+export const PeopleMergeRequest = new RequestType<{ root: string; sourceIds: number[]; targetId: number }, PersonSummary, void>('people/merge');
+export const PeopleSplitRequest = new RequestType<{ root: string; personId: number; faceIds: number[]; name?: string }, PersonSummary, void>('people/split');
+/** Moves a face to a person (a confirmation). */
+export const FacesAssignRequest = new RequestType<{ root: string; faceId: number; personId: number }, PersonSummary, void>('faces/assign');
+/** "Not this person": remembered, the face never returns to that person. */
+export const FacesRejectRequest = new RequestType<{ root: string; faceId: number; personId?: number }, FaceInfo, void>('faces/reject');
+export const FacesSuggestionsRequest = new RequestType<{ root: string; personId?: number; limit?: number; minConfidence?: number }, { suggestions: Suggestion[] }, void>('faces/suggestions');
+/** Privacy: deletes every face, person and decision of a root and turns face detection off for it. */
+export const FacesDeleteAllRequest = new RequestType<{ root: string }, { faces: number; people: number; decisions: number }, void>('faces/deleteAll');
+
 /** Every request and notification method, for the docs check and the method table. */
 export const METHODS = {
   requests: [
@@ -234,6 +256,15 @@ export const METHODS = {
     DuplicatesUndoRequest.method,
     DuplicatesDismissRequest.method,
     DuplicatesHistoryRequest.method,
+    PeopleListRequest.method,
+    PeopleGetRequest.method,
+    PeopleNameRequest.method,
+    PeopleMergeRequest.method,
+    PeopleSplitRequest.method,
+    FacesAssignRequest.method,
+    FacesRejectRequest.method,
+    FacesSuggestionsRequest.method,
+    FacesDeleteAllRequest.method,
   ],
   clientNotifications: [AuthNotification.method, 'initialized', 'exit', '$/cancelRequest'],
   serverNotifications: [IndexChangedNotification.method, '$/progress'],

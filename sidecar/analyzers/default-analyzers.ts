@@ -1,4 +1,7 @@
 import type { Analyzer } from '../pipeline/analyzer';
+import type { Catalog } from '../catalog/catalog';
+import { loadFaceAnalyzer } from '../faces/load';
+import { facesEnabled } from '../faces/library';
 import { loadMobileNetAnalyzer, type LoadMobileNetOptions } from './mobilenet/load';
 import { pdqAnalyzer } from './pdq-analyzer';
 
@@ -16,5 +19,17 @@ export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): 
   const analyzers = defaultAnalyzers();
   const mobilenet = await loadMobileNetAnalyzer(options);
   if (mobilenet) analyzers.push(mobilenet);
+  return analyzers;
+}
+
+/**
+ * The analyzers for one root: the defaults plus face detection, which the user can turn off per
+ * root (then it records no faces without changing its version).
+ */
+export async function loadAnalyzersFor(catalog: Catalog): Promise<Analyzer[]> {
+  const analyzers = await loadDefaultAnalyzers();
+  const enabled = await facesEnabled(catalog);
+  const faces = await loadFaceAnalyzer({ isEnabled: () => enabled });
+  if (faces) analyzers.push(faces);
   return analyzers;
 }

@@ -10,6 +10,7 @@ import { ProgressBar } from './progress-bar';
 import { VERSION } from '../version';
 import { runDoctor } from './doctor';
 import { findDuplicateGroups } from '../duplicates/find-groups';
+import { FaceLibrary } from '../faces/library';
 import { parseServeArgs, serve } from '../server/serve-command';
 
 class UsageError extends Error {}
@@ -22,6 +23,8 @@ Usage:
   loupe search <dir> <query> [--json] [--limit N]
   loupe search <dir> --queries <file> --json     one query per line in, one JSON line per query out
   loupe duplicates <dir> [--json]                exact copies and near-duplicates, with the suggested keeper
+  loupe people <dir> [--json]                    people and unnamed clusters with their faces
+  loupe people name <dir> person:<id>|face:<id> <name> | merge <dir> <target> <source>... | reject <dir> <face> [person]
   loupe models list | fetch [ID...] | verify [ID...]
   loupe doctor [dir]
   loupe serve --root <dir> [--root <dir>]... [--port N] [--idle-timeout MIN] [--parent-pid PID] [--no-watch]
@@ -192,6 +195,60 @@ async function cmdDuplicates(args: string[]): Promise<number> {
   });
 }
 
+async function cmdPeople(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const actions = ['name', 'merge', 'reject'];
+  const action = actions.includes(positionals[0]) ? positionals.shift()! : 'list';
+  const root = rootArg(positionals[0]);
+  return withCatalog(root, async (catalog) => {
+    const people = await FaceLibrary.open(catalog);
+    const id = (v: string | undefined, what: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new UsageError(`${what} must be a number`);
+      return n;
+    };
+    if (action === 'name') {
+      // loupe people name <dir> person:<id>|face:<id> <name...>
+      const [target, ...nameWords] = positionals.slice(1);
+      const m = /^(person|face):(\d+)$/.exec(target ?? '');
+      if (!m || nameWords.length === 0) throw new UsageError('usage: loupe people name <dir> person:<id>|face:<id> <name>');
+      const result = m[1] === 'person' ? await people.namePerson(Number(m[2]), nameWords.join(' ')) : await people.nameFace(Number(m[2]), nameWords.join(' '));
+      print(values.json ? JSON.stringify(result) : `${result.name} (person ${result.id}): ${result.faceCount} faces`);
+      return 0;
+    }
+    if (action === 'merge') {
+      // loupe people merge <dir> <targetId> <sourceId...>
+      const [target, ...sources] = positionals.slice(1);
+      const result = await people.merge(sources.map((s) => id(s, 'person id')), id(target, 'person id'));
+      print(values.json ? JSON.stringify(result) : `merged into ${result.name ?? `person ${result.id}`}: ${result.faceCount} faces`);
+      return 0;
+    }
+    if (action === 'reject') {
+      // loupe people reject <dir> <faceId> [personId]
+      const [face, person] = positionals.slice(1);
+      const result = await people.rejectSuggestion(id(face, 'face id'), person === undefined ? undefined : id(person, 'person id'));
+      print(values.json ? JSON.stringify(result) : `face ${result.id} is no longer suggested for that person`);
+      return 0;
+    }
+    const list = await people.listPeople({ includeClusters: true });
+    if (values.json) {
+      const detailed = await Promise.all(list.map(async (p) => (await people.getPerson(p.id)) ?? p));
+      print(JSON.stringify({ root, people: detailed }));
+      return 0;
+    }
+    if (list.length === 0) print('no people found (faces are grouped once at least a few photos of one person are indexed)');
+    for (const p of list) {
+      const details = await people.getPerson(p.id);
+      print(`${p.kind === 'person' ? p.name ?? `person ${p.id}` : `unnamed cluster ${p.id}`}: ${p.faceCount} faces in ${p.photoCount} photos`);
+      for (const f of details?.faces ?? []) {
+        const b = f.box;
+        print(`    face ${f.id}  ${f.relPath}  box ${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.w)}x${Math.round(b.h)}  score ${f.score.toFixed(2)}  ${f.status}${f.confidence !== null ? ` ${f.confidence.toFixed(2)}` : ''}`);
+      }
+    }
+    return 0;
+  });
+}
+
 async function cmdModels(args: string[]): Promise<number> {
   const [sub, ...ids] = args;
   const resolver = new ModelResolver();
@@ -250,6 +307,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdSearch(rest);
       case 'duplicates':
         return await cmdDuplicates(rest);
+      case 'people':
+        return await cmdPeople(rest);
       case 'models':
         return await cmdModels(rest);
       case 'serve':

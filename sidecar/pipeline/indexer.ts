@@ -10,7 +10,7 @@ import { analyzerVersions, type Analyzer } from './analyzer';
 import { ProgressTracker, type IndexProgress } from './progress';
 import { runBounded } from './work-queue';
 import { updateReferences } from '../references/reference-index';
-import { loadDefaultAnalyzers } from '../analyzers/default-analyzers';
+import { loadAnalyzersFor } from '../analyzers/default-analyzers';
 
 export interface IndexOptions {
   analyzers?: readonly Analyzer[];
@@ -68,7 +68,7 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
   if (scanUpserts.length || scan.changes.removed.length) options.onAssetsChanged?.({ upserted: scanUpserts, removed: scan.changes.removed });
 
   // Models load after the scan is committed: a slow model load never delays seeing the files.
-  const analyzers = options.analyzers ?? (await loadDefaultAnalyzers());
+  const analyzers = options.analyzers ?? (await loadAnalyzersFor(catalog));
   const versions = analyzerVersions(analyzers);
   const work = await catalog.assetsNeedingWork(versions);
   const tracker = new ProgressTracker(work.length);

@@ -12,6 +12,7 @@ import { RootWatcher } from './root-watcher';
 import { dismissGroup, findDuplicateGroups } from '../duplicates/find-groups';
 import { listResolutions, recoverResolutions, resolveGroup, undoResolution, type ResolutionResult, type ResolveRequest } from '../duplicates/resolve';
 import type { DuplicateReport } from '../duplicates/types';
+import { FaceLibrary } from '../faces/library';
 import { SearchEngine, type SearchRequest as EngineSearchRequest, type SearchResult as EngineSearchResult } from '../search/search';
 import { closeEmbeddingIndexes } from '../vectors/registry';
 
@@ -53,16 +54,20 @@ export class RootService extends EventEmitter<RunEvents> {
     readonly catalog: Catalog,
     /** In-memory search over this root, kept in step with the catalog by change events. */
     readonly engine: SearchEngine,
+    /** Faces and people of this root; assigns new faces incrementally after each change. */
+    readonly people: FaceLibrary,
     private readonly options: RootServiceOptions,
   ) {
     super();
+    engine.registerFilterProvider(people.personFilter());
+    engine.registerFilterProvider(people.facesFilter());
   }
 
   static async open(root: string, options: RootServiceOptions): Promise<RootService> {
     const catalog = await Catalog.open(root);
     const recovered = await recoverResolutions(catalog);
     if (recovered) options.logger.log('warn', `rolled back ${recovered} duplicate resolution(s) interrupted by a crash in ${root}`);
-    const service = new RootService(root, catalog, await SearchEngine.load(catalog), options);
+    const service = new RootService(root, catalog, await SearchEngine.load(catalog), await FaceLibrary.open(catalog), options);
     if (options.watch !== false) {
       service.watcher = new RootWatcher(root, {
         excludes: options.excludes ?? DEFAULT_EXCLUDES,
@@ -139,6 +144,8 @@ export class RootService extends EventEmitter<RunEvents> {
         `index run ${runId} ${summary.cancelled ? 'cancelled' : 'done'}: ${summary.processed} processed, ${summary.failed} failed, scan ${Math.round(summary.scan.durationMs)} ms`,
       );
       this.flushChange();
+      await this.engineUpdates;
+      await this.people.settle().catch((err: unknown) => this.options.logger.log('error', `grouping faces failed: ${err instanceof Error ? err.message : String(err)}`));
       this.emit('run-end', runId, summary, null);
     } catch (err) {
       const cancelled = this.abort.signal.aborted;
@@ -171,6 +178,7 @@ export class RootService extends EventEmitter<RunEvents> {
     this.engine.remove(settled.removed);
     this.engineUpdates = this.engineUpdates
       .then(() => this.engine.refresh(settled.upserted))
+      .then(() => this.people.update())
       .catch((err: unknown) => this.options.logger.log('error', `search index update failed: ${err instanceof Error ? err.message : String(err)}`))
       .then(() => {
         this.emit('changed', settled);
@@ -228,7 +236,7 @@ export class RootService extends EventEmitter<RunEvents> {
       thumbnail: this.thumbnailPath(a),
       tags: [],
       ocr: null,
-      faces: [],
+      faces: await this.people.facesOfAsset(a.id),
     };
   }
 

@@ -11,6 +11,15 @@ import {
   DuplicatesListRequest,
   DuplicatesResolveRequest,
   DuplicatesUndoRequest,
+  FacesAssignRequest,
+  FacesDeleteAllRequest,
+  FacesRejectRequest,
+  FacesSuggestionsRequest,
+  PeopleGetRequest,
+  PeopleListRequest,
+  PeopleMergeRequest,
+  PeopleNameRequest,
+  PeopleSplitRequest,
   IndexCancelRequest,
   IndexChangedNotification,
   IndexErrorsRequest,
@@ -278,6 +287,38 @@ export class LoupeServer {
     c.onRequest(DuplicatesHistoryRequest, guard(async (params) => ({
       resolutions: (await Promise.all(this.rootFor(params?.root).map(async (r) => (await r.resolutions(params?.limit ?? 50)).map((x) => ({ ...x, root: r.root }))))).flat(),
     })));
+    // People: FaceLibrary validates ids and names; its errors are the client's to fix.
+    const people = async <T>(root: string | undefined, fn: (r: RootService) => Promise<T>): Promise<T> => {
+      const [r] = this.rootFor(root);
+      try {
+        return await fn(r);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'FaceLibraryError') throw loupeError(LoupeErrorCodes.InvalidParams, err.message);
+        throw err;
+      }
+    };
+    c.onRequest(PeopleListRequest, guard(async (params) => ({
+      people: (await Promise.all(this.rootFor(params?.root).map(async (r) => (await r.people.listPeople({ includeClusters: params?.includeClusters ?? true })).map((p) => ({ ...p, root: r.root }))))).flat(),
+    })));
+    c.onRequest(PeopleGetRequest, guard((params) => people(params?.root, async (r) => {
+      const person = await r.people.getPerson(params.personId);
+      if (!person) throw loupeError(LoupeErrorCodes.InvalidParams, `no person ${params.personId}`);
+      return person;
+    })));
+    c.onRequest(PeopleNameRequest, guard((params) => people(params?.root, (r) => {
+      if (typeof params.name !== 'string') throw loupeError(LoupeErrorCodes.InvalidParams, 'people/name needs a name');
+      if (typeof params.faceId === 'number') return r.people.nameFace(params.faceId, params.name);
+      if (typeof params.personId === 'number') return r.people.namePerson(params.personId, params.name);
+      throw loupeError(LoupeErrorCodes.InvalidParams, 'people/name needs personId or faceId');
+    })));
+    c.onRequest(PeopleMergeRequest, guard((params) => people(params?.root, (r) => r.people.merge(params.sourceIds, params.targetId))));
+    c.onRequest(PeopleSplitRequest, guard((params) => people(params?.root, (r) => r.people.split(params.personId, params.faceIds, params.name ?? null))));
+    c.onRequest(FacesAssignRequest, guard((params) => people(params?.root, (r) => r.people.assignFace(params.faceId, params.personId))));
+    c.onRequest(FacesRejectRequest, guard((params) => people(params?.root, (r) => r.people.rejectSuggestion(params.faceId, params.personId))));
+    c.onRequest(FacesSuggestionsRequest, guard((params) => people(params?.root, async (r) => ({
+      suggestions: await r.people.suggestions({ personId: params.personId, limit: params.limit, minConfidence: params.minConfidence }),
+    }))));
+    c.onRequest(FacesDeleteAllRequest, guard((params) => people(params?.root, (r) => r.people.deleteAllFaceData())));
     c.onRequest(ThumbnailPathRequest, guard(async (params) => {
       const [root] = this.rootFor(params?.root);
       const asset = await root.catalog.getAsset(params.id);

@@ -24,9 +24,10 @@ import { benchmark as pdq } from './pdq';
 import { benchmark as duplicatesQuality } from './duplicates-quality';
 import { benchmark as searchEngine } from './search-engine';
 import { benchmark as serverSearch } from './server-search';
+import { benchmark as faces } from './faces';
 import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
 
-const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch];
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces];
 
 interface Outcome {
   name: string;
