@@ -67,5 +67,8 @@ describe('people over the sidecar protocol and the CLI', () => {
     assert.ok(powell && powell.faces.every((f) => f.relPath.includes('colin_powell') && f.box.w > 0));
     const human = runCli(['people', root]);
     assert.match(human.stdout, /^Colin Powell: \d+ faces in \d+ photos/m);
+    const forget = runCli(['people', 'forget', root]);
+    assert.match(forget.stdout, /^deleted \d+ faces, \d+ people/);
+    assert.equal((JSON.parse(runCli(['people', root, '--json']).stdout) as { people: unknown[] }).people.length, 0);
   });
 });

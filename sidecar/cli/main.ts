@@ -25,6 +25,7 @@ Usage:
   loupe duplicates <dir> [--json]                exact copies and near-duplicates, with the suggested keeper
   loupe people <dir> [--json]                    people and unnamed clusters with their faces
   loupe people name <dir> person:<id>|face:<id> <name> | merge <dir> <target> <source>... | reject <dir> <face> [person]
+  loupe people forget <dir>                      delete all face data of that folder and stop detecting faces
   loupe models list | fetch [ID...] | verify [ID...]
   loupe doctor [dir]
   loupe serve --root <dir> [--root <dir>]... [--port N] [--idle-timeout MIN] [--parent-pid PID] [--no-watch]
@@ -197,7 +198,7 @@ async function cmdDuplicates(args: string[]): Promise<number> {
 
 async function cmdPeople(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  const actions = ['name', 'merge', 'reject'];
+  const actions = ['name', 'merge', 'reject', 'forget'];
   const action = actions.includes(positionals[0]) ? positionals.shift()! : 'list';
   const root = rootArg(positionals[0]);
   return withCatalog(root, async (catalog) => {
@@ -221,6 +222,12 @@ async function cmdPeople(args: string[]): Promise<number> {
       const [target, ...sources] = positionals.slice(1);
       const result = await people.merge(sources.map((s) => id(s, 'person id')), id(target, 'person id'));
       print(values.json ? JSON.stringify(result) : `merged into ${result.name ?? `person ${result.id}`}: ${result.faceCount} faces`);
+      return 0;
+    }
+    if (action === 'forget') {
+      // Privacy: every face, person and decision of this root goes, and detection stays off for it.
+      const gone = await people.deleteAllFaceData();
+      print(values.json ? JSON.stringify(gone) : `deleted ${gone.faces} faces, ${gone.people} people and ${gone.decisions} decisions; face detection is off for ${root}`);
       return 0;
     }
     if (action === 'reject') {
