@@ -15,8 +15,8 @@
  *   LOUPE_BENCH_DIR=$TMPDIR/loupe-bench   where generated data lives (reused between runs)
  *   LOUPE_BENCH_DATA=/work/shared/data    source photos and SVGs
  */
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { benchmark as decodeThumbnail } from './decode-thumbnail';
 import { benchmark as indexThroughput } from './index-throughput-1000';
 import { benchmark as rescan } from './rescan-100k';
@@ -26,6 +26,10 @@ import { benchmark as searchEngine } from './search-engine';
 import { benchmark as serverSearch } from './server-search';
 import { benchmark as faces } from './faces';
 import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
+
+// Benchmarks use the real model weights in ../shared/models unless LOUPE_MODELS_DIR says otherwise.
+const sharedModels = join(__dirname, '..', '..', '..', 'shared', 'models');
+if (!process.env.LOUPE_MODELS_DIR && existsSync(sharedModels)) process.env.LOUPE_MODELS_DIR = sharedModels;
 
 const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces];
 
