@@ -8,6 +8,7 @@ import { embeddingIndexFor } from '../vectors/registry';
 import { similarShotUnits, SIMILAR_SHOT_MIN_SIMILARITY } from '../vectors/similar-shots';
 import { errorMessage } from '../util/errors';
 import type { DuplicateCategory, DuplicateGroup, DuplicateMember, DuplicateReport } from './types';
+import { UnionFind } from '../util/union-find';
 
 export interface FindOptions {
   /** PDQ distance that still counts as a near-duplicate (default 31). */
@@ -27,22 +28,6 @@ function groupKey(category: DuplicateCategory, hashes: Iterable<string>): string
   return `${category}:${createHash('sha256').update(sorted.join(',')).digest('hex').slice(0, 24)}`;
 }
 
-class UnionFind {
-  private readonly parent = new Map<string, string>();
-  find(x: string): string {
-    let p = this.parent.get(x) ?? x;
-    if (p !== x) {
-      p = this.find(p);
-      this.parent.set(x, p);
-    }
-    return p;
-  }
-  union(a: string, b: string): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra !== rb) this.parent.set(ra, rb);
-  }
-}
 
 /**
  * Groups the catalog's images into exact copies (same bytes), near-duplicates (PDQ within

@@ -11,6 +11,7 @@
  * `dbscan` and `immichCluster` are the baselines it was measured against (test/bench/faces.ts).
  */
 import { FaceVectorIndex } from './vector-index';
+import { topIndices } from '../util/top-k';
 
 /** Per item, its nearest other items, most similar first. */
 export interface KnnGraph {
@@ -87,20 +88,6 @@ export function knnGraph(vectors: readonly Float32Array[], k: number, options: K
   return { ids, sims };
 }
 
-function topIndices(values: Float32Array, k: number): number[] {
-  const best: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (best.length === k && values[i] <= values[best[k - 1]]) continue;
-    let j = Math.min(best.length, k - 1);
-    if (best.length < k) best.push(i);
-    while (j > 0 && values[best[j - 1]] < values[i]) {
-      best[j] = best[j - 1];
-      j--;
-    }
-    best[j] = i;
-  }
-  return best;
-}
 
 /** What must never end up in one group. */
 export interface LinkConstraints {

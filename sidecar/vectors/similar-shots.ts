@@ -1,4 +1,5 @@
 import type { EmbeddingIndex } from './embedding-index';
+import { UnionFind } from '../util/union-find';
 
 /**
  * Cosine (of the prepared MobileNetV2 vectors, see transform.ts) at or above which two images
@@ -21,22 +22,6 @@ import type { EmbeddingIndex } from './embedding-index';
  */
 export const SIMILAR_SHOT_MIN_SIMILARITY = 0.65;
 
-class UnionFind {
-  private readonly parent = new Map<string, string>();
-  find(x: string): string {
-    let p = this.parent.get(x) ?? x;
-    if (p !== x) {
-      p = this.find(p);
-      this.parent.set(x, p);
-    }
-    return p;
-  }
-  union(a: string, b: string): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra !== rb) this.parent.set(ra, rb);
-  }
-}
 
 export interface SimilarShotOptions {
   minSimilarity?: number;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { CLASS_COUNT, EMBEDDING_DIM, EMBEDDING_OUTPUT, LOGITS_OUTPUT, ModelGraphError, withEmbeddingOutput } from './graph';
 import { INPUT_SIZE } from './preprocess';
+import { topIndices } from '../../util/top-k';
 
 /** Manifest id of the int8 MobileNetV2 classifier. */
 export const MOBILENET_MODEL_ID = 'mobilenetv2-int8';
@@ -40,20 +41,7 @@ export function softmax(logits: ArrayLike<number>): Float32Array {
 }
 
 /** Indices of the k largest values, largest first (ties: lower index first). */
-export function topK(values: ArrayLike<number>, k: number): number[] {
-  const best: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (best.length === k && values[i] <= values[best[k - 1]]) continue;
-    let j = Math.min(best.length, k - 1);
-    if (best.length < k) best.push(i);
-    while (j > 0 && values[best[j - 1]] < values[i]) {
-      best[j] = best[j - 1];
-      j--;
-    }
-    best[j] = i;
-  }
-  return best;
-}
+export const topK = topIndices;
 
 /**
  * The int8 MobileNetV2 with its global-pool embedding exposed as a second output. One
