@@ -40,6 +40,7 @@ import { scoreClustering, type ClusterScores } from '../../sidecar/faces/metrics
 import { ModelResolver } from '../../sidecar/models/resolver';
 import { indexRoot } from '../../sidecar/pipeline/indexer';
 import { benchTmpDir, envInt, log, machineInfo, markerMatches, removeScratch, round, stats, writeMarker, writeResult, type Benchmark, type BenchResult } from './common';
+import { groupingComparison, runFaceApiBaseline, type ComparableFace } from './face-api-baseline';
 import { prng, SHARED_DATA } from './fixtures';
 
 const NAME = 'faces';
@@ -368,6 +369,10 @@ interface EmbeddedFace {
   identity: string | null;
   usable: boolean;
   vector: Float32Array;
+  score?: number;
+  box?: { x: number; y: number; w: number; h: number };
+  width?: number;
+  height?: number;
 }
 
 async function variantImages(): Promise<string> {
@@ -398,6 +403,10 @@ async function embedAll(models: FaceModels, images: Array<{ photo: string; image
         identity: isCentred(f.box, image.width, image.height) ? photo.split('/')[0] : null,
         usable: f.usable,
         vector: f.embedding,
+        score: f.score,
+        box: f.box,
+        width: image.width,
+        height: image.height,
       });
     }
   }
@@ -669,6 +678,49 @@ async function scaleBench(realFaces: EmbeddedFace[], size: number, newPhotos: nu
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6. Side by side with @vladmandic/face-api (its own detector + 128-d descriptor, tfjs wasm)
+// ---------------------------------------------------------------------------------------------
+
+async function comparisonBench(models: FaceModels, images: Array<{ photo: string; image: DecodedImage }>, realFaces: EmbeddedFace[], cost: { onePhotoFaceMs: { median: number }; allPhotosMs: { median: number } }) {
+  const photos = images.map((i) => i.photo);
+  // Loupe: every detected face (embedded or not), so the most central face of a photo is chosen among all.
+  const loupeFaces: ComparableFace[] = [];
+  for (const { photo, image } of images) {
+    for (const f of await analyzeFaces(image, models.detector, models.embedder)) {
+      loupeFaces.push({ photo, box: f.box, width: image.width, height: image.height, score: f.score, usable: f.usable && !!f.embedding, vector: f.embedding });
+    }
+  }
+  void realFaces;
+  const loupeGrouping = groupingComparison(loupeFaces, photos);
+  const repeats = envInt('LOUPE_BENCH_FACEAPI_REPEATS', 1);
+  log(`${NAME}: @vladmandic/face-api baseline (${repeats} timed run(s) per photo)`);
+  const fa = await runFaceApiBaseline({ root: LFW, repeats });
+  const loupe = {
+    system: 'Loupe (YuNet + ArcFace alignment + MobileFaceNet, onnxruntime-node)',
+    msPerOneFacePhoto: cost.onePhotoFaceMs.median,
+    msPerPhoto: cost.allPhotosMs.median,
+    grouping: loupeGrouping,
+  };
+  if (fa.status !== 'ok') {
+    return { loupe, faceApi: { status: fa.status, stage: fa.stage, reason: fa.reason } };
+  }
+  const { faces, photos: faPhotos, perPhoto, ...faInfo } = fa;
+  void faPhotos;
+  const faceApiGrouping = groupingComparison(faces, photos, { euclideanThreshold: 0.6 });
+  return {
+    protocol: [
+      'Both systems see the same 119 lfw10 photos; every face each system finds takes part in clustering (bystanders are distractors); faces from one photo never group (the asset constraint of Loupe\'s clustering).',
+      'Clustering = Loupe\'s densityCluster (DBSCAN* + average-link guard, DEFAULT_PEOPLE_PARAMS, kNN graph) on L2-normalised vectors with cosine distance, for both systems; face-api vectors are also clustered at eps = 0.18 (cosine distance equal to Euclidean 0.6 on unit vectors) and by a plain single-link union of raw descriptors closer than Euclidean 0.6 (face-api\'s recommended match threshold), no constraints.',
+      '"labelled" scores only faces passing the centred-and-large rule used in the rest of this bench; "perPhoto" scores one item per photo, its most central face (no face / unusable face = ungrouped singleton), so missed detections cost.',
+      'ms/photo: detection + landmarks/alignment + embedding on an already decoded image, median over photos after warm-up; Loupe with onnxruntime (intra-op threads as in params), face-api with tfjs-backend-wasm (see wasmSimd / wasmMultithread).',
+      'face-api has no face quality gate: all its detections (minConfidence 0.5) are usable; Loupe drops faces failing its quality gate (usable = false) from grouping.',
+    ],
+    loupe,
+    faceApi: { ...faInfo, grouping: faceApiGrouping, perPhoto },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
@@ -688,6 +740,13 @@ async function run(): Promise<BenchResult> {
   log(`${NAME}: method comparison on lfw10 and degraded copies`);
   const method = only && only !== 'method' ? null : await methodBench(models, cost.images, seeds);
   const realFaces = await embedAll(models, cost.images, 'original');
+  log(`${NAME}: side by side with @vladmandic/face-api`);
+  let comparison: Awaited<ReturnType<typeof comparisonBench>> | { error: string };
+  try {
+    comparison = await comparisonBench(models, cost.images, realFaces, cost);
+  } catch (err) {
+    comparison = { error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  }
   log(`${NAME}: ${size}-face synthetic library`);
   const scale = only && only !== 'scale' ? null : await scaleBench(realFaces, size, newPhotos);
   const { images: _images, ...costResults } = cost;
@@ -700,7 +759,8 @@ async function run(): Promise<BenchResult> {
         `after naming 1 face/person: ${n.suggestedCorrectlyPct}% right, ${n.suggestedWronglyPct}% wrong, ${n.notSuggestedPct}% not suggested; `
       : '') +
     `detect+embed ${cost.onePhotoFaceMs.median} ms per one-face photo (median)` +
-    (scale ? `; new photo in a ${scale.faces}-face library assigned in ${scale.newPhoto.assignMs.median} ms (median, p90 ${scale.newPhoto.assignMs.p90})` : '');
+    (scale ? `; new photo in a ${scale.faces}-face library assigned in ${scale.newPhoto.assignMs.median} ms (median, p90 ${scale.newPhoto.assignMs.p90})` : '') +
+    `; ${comparisonHeadline(comparison)}`;
   return {
     name: NAME,
     description:
@@ -735,8 +795,24 @@ async function run(): Promise<BenchResult> {
       'The machine is shared (see loadAverage*); wall times can be inflated by other jobs, CPU times less so.',
     ],
     headline,
-    results: { cost: costResults, library, method, scale },
+    results: { cost: costResults, library, method, scale, comparison },
   };
+}
+
+function comparisonHeadline(c: Awaited<ReturnType<typeof comparisonBench>> | { error: string }): string {
+  if ('error' in c) return `face-api comparison failed: ${c.error.split('\n')[0]}`;
+  const l = c.loupe.grouping.loupeClusteringDefaultEps.labelled;
+  const lp = c.loupe.grouping.loupeClusteringDefaultEps.perPhoto;
+  if (!('grouping' in c.faceApi)) return `face-api could not run (${c.faceApi.stage}: ${c.faceApi.reason})`;
+  const g = c.faceApi.grouping;
+  const fBest = g.loupeClusteringBestEps.labelled;
+  const fU = g.euclideanUnion!;
+  const ms = (c.faceApi as Record<string, unknown>).msPerOneFacePhoto as { median: number } | null;
+  return (
+    `vs @vladmandic/face-api: BCubed F1 (centred faces, same clustering, default eps) Loupe ${l.bcubedF1} vs face-api ${g.loupeClusteringDefaultEps.labelled.bcubedF1}` +
+    ` (face-api best eps ${fBest.eps}: ${fBest.bcubedF1}; Euclidean-0.6 union: ${fU.labelled.bcubedF1}), per photo ${lp.bcubedF1} vs ${g.loupeClusteringDefaultEps.perPhoto.bcubedF1}; ` +
+    `ms per one-face photo ${c.loupe.msPerOneFacePhoto} vs ${ms?.median ?? 'n/a'}`
+  );
 }
 
 /** Runs the faces benchmark, writes bench-results/faces.json and returns what it wrote. */
