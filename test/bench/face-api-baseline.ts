@@ -111,7 +111,7 @@ function thresholdUnion(vectors: readonly Float32Array[], threshold: number): Cl
   return { labels, strength: new Float32Array(n), count: number.size };
 }
 
-export const EPS_SWEEP = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75];
+export const EPS_SWEEP = [0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75];
 
 export interface GroupingOptions {
   /** Also run the plain Euclidean-threshold union on the raw (not normalised) vectors. */

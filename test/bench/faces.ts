@@ -709,7 +709,7 @@ async function comparisonBench(models: FaceModels, images: Array<{ photo: string
   const faceApiGrouping = groupingComparison(faces, photos, { euclideanThreshold: 0.6 });
   return {
     protocol: [
-      'Both systems see the same 119 lfw10 photos; every face each system finds takes part in clustering (bystanders are distractors); faces from one photo never group (the asset constraint of Loupe\'s clustering).',
+      `Both systems see the same ${photos.length} lfw10 photos; every face each system finds takes part in clustering (bystanders are distractors); faces from one photo never group (the asset constraint of Loupe's clustering).`,
       'Clustering = Loupe\'s densityCluster (DBSCAN* + average-link guard, DEFAULT_PEOPLE_PARAMS, kNN graph) on L2-normalised vectors with cosine distance, for both systems; face-api vectors are also clustered at eps = 0.18 (cosine distance equal to Euclidean 0.6 on unit vectors) and by a plain single-link union of raw descriptors closer than Euclidean 0.6 (face-api\'s recommended match threshold), no constraints.',
       '"labelled" scores only faces passing the centred-and-large rule used in the rest of this bench; "perPhoto" scores one item per photo, its most central face (no face / unusable face = ungrouped singleton), so missed detections cost.',
       'ms/photo: detection + landmarks/alignment + embedding on an already decoded image, median over photos after warm-up; Loupe with onnxruntime (intra-op threads as in params), face-api with tfjs-backend-wasm (see wasmSimd / wasmMultithread).',
