@@ -184,6 +184,8 @@ export interface AssetDetails {
   faces: FaceInfo[];
 }
 export const AssetGetRequest = new RequestType<AssetRef, AssetDetails, void>('asset/get');
+/** The asset at an absolute file path (in any served root), or null if that file is not indexed. */
+export const AssetByPathRequest = new RequestType<{ path: string }, AssetDetails | null, void>('asset/byPath');
 export const ThumbnailPathRequest = new RequestType<AssetRef, { path: string | null }, void>('thumbnail/path');
 
 // ---- duplicates ----
@@ -215,6 +217,13 @@ export const DuplicatesResolveRequest = new RequestType<DuplicatesResolveParams,
 export const DuplicatesUndoRequest = new RequestType<{ root: string; id: number }, ResolutionResult, void>('duplicates/undo');
 export const DuplicatesDismissRequest = new RequestType<{ root: string; groupKey: string }, { dismissed: string }, void>('duplicates/dismiss');
 export const DuplicatesHistoryRequest = new RequestType<RootParams & { limit?: number }, { resolutions: Array<ResolutionResult & { root: string }> }, void>('duplicates/history');
+
+// ---- files ----
+
+/** Moves files to the OS trash (journalled: `files/restore` with the returned id brings them back). */
+export const FilesTrashRequest = new RequestType<{ root: string; ids: number[] }, ResolutionResult, void>('files/trash');
+/** Undoes a `files/trash` (or a duplicate resolution): the files come back from the OS trash. */
+export const FilesRestoreRequest = new RequestType<{ root: string; id: number }, ResolutionResult, void>('files/restore');
 
 // ---- faces and people ----
 
@@ -250,12 +259,15 @@ export const METHODS = {
     SearchRequest.method,
     SimilarRequest.method,
     AssetGetRequest.method,
+    AssetByPathRequest.method,
     ThumbnailPathRequest.method,
     DuplicatesListRequest.method,
     DuplicatesResolveRequest.method,
     DuplicatesUndoRequest.method,
     DuplicatesDismissRequest.method,
     DuplicatesHistoryRequest.method,
+    FilesTrashRequest.method,
+    FilesRestoreRequest.method,
     PeopleListRequest.method,
     PeopleGetRequest.method,
     PeopleNameRequest.method,

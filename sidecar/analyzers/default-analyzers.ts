@@ -3,6 +3,7 @@ import type { Catalog } from '../catalog/catalog';
 import { loadFaceAnalyzer } from '../faces/load';
 import { facesEnabled } from '../faces/library';
 import { loadMobileNetAnalyzer, type LoadMobileNetOptions } from './mobilenet/load';
+import { analyzerEnabled } from './enabled';
 import { pdqAnalyzer } from './pdq-analyzer';
 
 /** The analyzers that need no model file. Later issues add theirs here. */
@@ -17,8 +18,10 @@ export function defaultAnalyzers(): Analyzer[] {
  */
 export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): Promise<Analyzer[]> {
   const analyzers = defaultAnalyzers();
-  const mobilenet = await loadMobileNetAnalyzer(options);
-  if (mobilenet) analyzers.push(mobilenet);
+  if (analyzerEnabled('tags')) {
+    const mobilenet = await loadMobileNetAnalyzer(options);
+    if (mobilenet) analyzers.push(mobilenet);
+  }
   return analyzers;
 }
 
@@ -28,6 +31,7 @@ export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): 
  */
 export async function loadAnalyzersFor(catalog: Catalog): Promise<Analyzer[]> {
   const analyzers = await loadDefaultAnalyzers();
+  if (!analyzerEnabled('faces')) return analyzers;
   const enabled = await facesEnabled(catalog);
   const faces = await loadFaceAnalyzer({ isEnabled: () => enabled });
   if (faces) analyzers.push(faces);

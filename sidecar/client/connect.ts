@@ -15,8 +15,8 @@ export interface SidecarConnection {
   close(): void;
 }
 
-/** Opens an authenticated JSON-RPC connection to a running sidecar. */
-export async function connectToSidecar(handshake: Pick<ServerHandshake, 'port' | 'token'>, options: ConnectOptions = {}): Promise<SidecarConnection> {
+/** Opens a WebSocket to a running sidecar and authenticates it (header, or first message). */
+export async function openAuthenticatedSocket(handshake: Pick<ServerHandshake, 'port' | 'token'>, options: ConnectOptions = {}): Promise<WebSocket> {
   const url = `ws://127.0.0.1:${handshake.port}/`;
   const socket = new WebSocket(url, {
     headers: options.authInFirstMessage ? {} : { Authorization: `Bearer ${handshake.token}` },
@@ -30,6 +30,12 @@ export async function connectToSidecar(handshake: Pick<ServerHandshake, 'port' |
   if (options.authInFirstMessage) {
     socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'auth', params: { token: handshake.token } }));
   }
+  return socket;
+}
+
+/** Opens an authenticated JSON-RPC connection to a running sidecar. */
+export async function connectToSidecar(handshake: Pick<ServerHandshake, 'port' | 'token'>, options: ConnectOptions = {}): Promise<SidecarConnection> {
+  const socket = await openAuthenticatedSocket(handshake, options);
   const connection = createMessageConnection(new WebSocketMessageReader(socket), new WebSocketMessageWriter(socket));
   connection.listen();
   return {

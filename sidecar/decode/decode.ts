@@ -25,10 +25,16 @@ export interface DecodeLimits {
 export const DEFAULT_LIMITS: DecodeLimits = {
   maxPixels: 200_000_000,
   workingSize: 1440,
-  thumbSize: 256,
+  thumbSize: thumbnailSizeFromEnv(),
   timeoutSeconds: 60,
   inMemoryBytes: 128 * 1024 * 1024,
 };
+
+/** LOUPE_THUMBNAIL_SIZE (the editor's setting), 64..1024, default 256. */
+function thumbnailSizeFromEnv(): number {
+  const n = Number.parseInt(process.env.LOUPE_THUMBNAIL_SIZE ?? '', 10);
+  return Number.isFinite(n) ? Math.min(1024, Math.max(64, n)) : 256;
+}
 
 /** The one decoded copy of an image that every analyzer reads. */
 export interface DecodedImage {

@@ -196,6 +196,43 @@ export async function resolveGroup(catalog: Catalog, request: ResolveRequest, on
   }
 }
 
+/**
+ * Moves files to the OS trash on the user's request (the gallery's Delete). Journalled like a
+ * resolution, so `undoResolution` brings them back and a crash half-way is rolled back on start.
+ */
+export async function trashAssets(catalog: Catalog, assetIds: number[], onRemoved?: (assetIds: number[]) => void): Promise<ResolutionResult> {
+  if (assetIds.length === 0) throw new ResolutionError('nothing to trash');
+  const relPaths: string[] = [];
+  for (const id of assetIds) {
+    const asset = await catalog.getAsset(id);
+    if (!asset) throw new ResolutionError(`asset ${id} no longer exists`);
+    relPaths.push(asset.relPath);
+  }
+  const key = `trash:${[...assetIds].sort((a, b) => a - b).join(',')}`;
+  const journal: Journal = { keep: [], trash: relPaths.map((relPath) => ({ relPath, trashed: null, startedAt: null })), rewrites: [] };
+  const inserted = await catalog.transact((q) =>
+    q.all(`INSERT INTO resolutions (state, group_key, journal) VALUES ('applying', $1, $2) RETURNING id`, [key, JSON.stringify(journal)]),
+  );
+  const id = Number(inserted[0].id);
+  try {
+    for (const t of journal.trash) {
+      t.startedAt = Date.now();
+      await saveJournal(catalog, id, 'applying', journal);
+      [t.trashed] = await moveToTrash([join(catalog.root, t.relPath)]);
+    }
+    await catalog.applyScan({ ...emptyChanges(), removed: assetIds });
+    onRemoved?.(assetIds);
+    await saveJournal(catalog, id, 'applied', journal);
+    return toResult(id, key, 'applied', journal, null);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const problems = await rollBack(catalog, journal);
+    const message = `${reason}; everything was put back${problems.length ? `, except: ${problems.join('; ')}` : ''}`;
+    await saveJournal(catalog, id, 'failed', journal, message);
+    throw new ResolutionError(message);
+  }
+}
+
 async function loadResolution(catalog: Catalog, id: number): Promise<{ state: ResolutionState; groupKey: string; journal: Journal }> {
   const rows = await catalog.read('SELECT state, group_key, journal FROM resolutions WHERE id = $1', [id]);
   if (!rows.length) throw new ResolutionError(`no resolution ${id}`);

@@ -10,7 +10,7 @@ import type { AssetDetails, IndexFailure, RootState, RootStatus } from '../proto
 import type { Logger } from './log';
 import { RootWatcher } from './root-watcher';
 import { dismissGroup, findDuplicateGroups } from '../duplicates/find-groups';
-import { listResolutions, recoverResolutions, resolveGroup, undoResolution, type ResolutionResult, type ResolveRequest } from '../duplicates/resolve';
+import { listResolutions, recoverResolutions, resolveGroup, trashAssets, undoResolution, type ResolutionResult, type ResolveRequest } from '../duplicates/resolve';
 import type { DuplicateReport } from '../duplicates/types';
 import { FaceLibrary } from '../faces/library';
 import { SearchEngine, type SearchRequest as EngineSearchRequest, type SearchResult as EngineSearchResult } from '../search/search';
@@ -251,6 +251,15 @@ export class RootService extends EventEmitter<RunEvents> {
       return await resolveGroup(this.catalog, request, (removed) => this.queueChange({ upserted: [], removed }));
     } finally {
       this.requestRun('duplicates resolved');
+    }
+  }
+
+  async trash(assetIds: number[]): Promise<ResolutionResult> {
+    await this.whenIdle();
+    try {
+      return await trashAssets(this.catalog, assetIds, (removed) => this.queueChange({ upserted: [], removed }));
+    } finally {
+      this.requestRun('files trashed');
     }
   }
 

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
+  AssetByPathRequest,
   AssetGetRequest,
   AuthNotification,
   DuplicatesDismissRequest,
@@ -12,6 +13,8 @@ import {
   DuplicatesResolveRequest,
   DuplicatesUndoRequest,
   FacesAssignRequest,
+  FilesRestoreRequest,
+  FilesTrashRequest,
   FacesDeleteAllRequest,
   FacesRejectRequest,
   FacesSuggestionsRequest,
@@ -252,6 +255,17 @@ export class LoupeServer {
       if (!details) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${params.id} in ${root.root}`);
       return details;
     }));
+    c.onRequest(AssetByPathRequest, guard(async (params) => {
+      const path = typeof params?.path === 'string' ? resolve(params.path) : '';
+      if (!path) throw loupeError(LoupeErrorCodes.InvalidParams, 'path is required');
+      for (const r of this.options.roots) {
+        const rel = relative(r.root, path);
+        if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) continue;
+        const asset = await r.catalog.getAssetByPath(rel.split(sep).join('/'));
+        if (asset) return r.details(asset.id);
+      }
+      return null;
+    }));
     c.onRequest(DuplicatesListRequest, guard(async (params) => {
       const reports = await Promise.all(this.rootFor(params?.root).map(async (r) => ({ root: r.root, report: await r.duplicates() })));
       return {
@@ -276,6 +290,15 @@ export class LoupeServer {
       return resolutionGuard(() => root.resolveDuplicates({ groupKey: params.groupKey, keep: params.keep, trash: params.trash }));
     }));
     c.onRequest(DuplicatesUndoRequest, guard((params) => {
+      const [root] = this.rootFor(params?.root);
+      return resolutionGuard(() => root.undoResolution(params.id));
+    }));
+    c.onRequest(FilesTrashRequest, guard((params) => {
+      const [root] = this.rootFor(params?.root);
+      const ids = Array.isArray(params?.ids) ? params.ids.filter((n) => Number.isInteger(n)) : [];
+      return resolutionGuard(() => root.trash(ids));
+    }));
+    c.onRequest(FilesRestoreRequest, guard((params) => {
       const [root] = this.rootFor(params?.root);
       return resolutionGuard(() => root.undoResolution(params.id));
     }));

@@ -1,0 +1,153 @@
+/**
+ * The gallery sidebar's host side: serves the webview (strict CSP with a nonce, thumbnails through
+ * `asWebviewUri` from the catalogs' thumbnail folders only), answers its queries through the sidecar and
+ * turns its requests into the shared image actions.
+ */
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { IndexChangedNotification, PeopleListRequest, SearchRequest } from '../sidecar/protocol';
+import { composeQuery, type GalleryItem, type ToHost, type ToWebview } from '../webview/gallery/messages';
+import { openImage, type FoundImage } from './image-actions';
+import type { Loupe } from './loupe';
+
+export const GALLERY_VIEW_ID = 'loupe.gallery';
+const PAGE = 300;
+
+export class GalleryViewProvider implements vscode.WebviewViewProvider {
+  private view: vscode.WebviewView | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly loupe: Loupe,
+    private readonly trash: (image: FoundImage) => Promise<void>,
+  ) {
+    loupe.onNotification(IndexChangedNotification, () => this.refreshSoon());
+    loupe.onReady(() => {
+      void this.updateResourceRoots().then(() => this.post({ type: 'refresh' }));
+      void this.sendPeople();
+    });
+    loupe.onState((s) => {
+      if (s === 'untrusted') this.post({ type: 'status', text: 'Loupe is off in this untrusted workspace.' });
+      else if (s === 'starting') this.post({ type: 'status', text: 'Starting…' });
+      else if (s === 'failed') this.post({ type: 'status', text: 'Loupe stopped; see the Loupe log.' });
+    });
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
+    view.webview.options = { enableScripts: true, localResourceRoots: [dist] };
+    view.webview.html = this.html(view.webview);
+    view.webview.onDidReceiveMessage((m: ToHost) => void this.onMessage(m));
+    view.onDidDispose(() => {
+      this.view = null;
+    });
+    void this.updateResourceRoots();
+  }
+
+  /** The thumbnails live in each root's state folder (`.loupe/`, or the cache for read-only roots). */
+  private async updateResourceRoots(): Promise<void> {
+    if (!this.view || this.loupe.state !== 'running') return;
+    try {
+      const roots = await this.loupe.status();
+      const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
+      this.view.webview.options = { enableScripts: true, localResourceRoots: [dist, ...roots.map((r) => vscode.Uri.file(dirname(r.catalog)))] };
+    } catch {
+      // the next ready event retries
+    }
+  }
+
+  private post(m: ToWebview): void {
+    void this.view?.webview.postMessage(m);
+  }
+
+  private refreshSoon(): void {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      this.post({ type: 'refresh' });
+    }, 1500);
+  }
+
+  private async sendPeople(): Promise<void> {
+    try {
+      const { people } = await this.loupe.request(PeopleListRequest, {});
+      this.post({ type: 'people', names: [...new Set(people.map((p) => p.name).filter((n): n is string => !!n))].sort() });
+    } catch {
+      // people are optional
+    }
+  }
+
+  private async onMessage(m: ToHost): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        if (this.loupe.state === 'running') this.post({ type: 'refresh' });
+        else this.post({ type: 'status', text: this.loupe.state === 'untrusted' ? 'Loupe is off in this untrusted workspace.' : 'Starting…' });
+        return;
+      case 'query':
+        try {
+          const res = await this.loupe.request(SearchRequest, { query: composeQuery(m.text, m.filters), limit: PAGE, cursor: m.cursor });
+          const webview = this.view?.webview;
+          if (!webview) return;
+          const items: GalleryItem[] = res.items.map((h) => ({
+            root: h.root,
+            id: h.id,
+            relPath: h.relPath,
+            thumb: h.thumbnail ? webview.asWebviewUri(vscode.Uri.file(h.thumbnail)).toString() : null,
+            score: h.score,
+            reasons: h.reasons.map((r) => r.text),
+            width: h.width,
+            height: h.height,
+          }));
+          this.post({ type: 'results', seq: m.seq, items, total: res.total, nextCursor: res.nextCursor, append: m.cursor !== null, note: res.warnings.length ? res.warnings.join('; ') : null });
+        } catch (err) {
+          this.post({ type: 'error', seq: m.seq, message: err instanceof Error ? err.message : String(err) });
+        }
+        return;
+      case 'open':
+        await openImage(m.item);
+        return;
+      case 'trash':
+        await this.trash(m.item);
+        return;
+    }
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'gallery.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'gallery.css'));
+    const csp = [`default-src 'none'`, `img-src ${webview.cspSource}`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>Loupe Gallery</title>
+</head>
+<body>
+<div class="bar">
+  <input id="search" type="search" placeholder="Search images" aria-label="Search images">
+  <details>
+    <summary>Filters</summary>
+    <div class="filters">
+      <label for="f-folder">Folder</label><input id="f-folder" type="text" placeholder="e.g. assets/icons">
+      <label for="f-tag">Tag</label><input id="f-tag" type="text" placeholder="e.g. dog">
+      <label for="f-person">Person</label><input id="f-person" type="text" list="people" placeholder="a named person">
+      <label for="f-date">Date</label><input id="f-date" type="text" placeholder="2024, 2024-05, 2024-05-01">
+      <label for="f-text">Has text</label><input id="f-text" type="checkbox">
+    </div>
+    <datalist id="people"></datalist>
+  </details>
+</div>
+<div id="status" role="status" aria-live="polite"></div>
+<div id="scroller"><div id="canvas" role="grid" aria-label="Images"></div></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+}
