@@ -24,21 +24,10 @@ import {
 } from '../sidecar/protocol';
 import { absPathOf, isLinkDocument, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
+import { formatBytes } from './present';
 import { showImagePicker } from './search-picker';
 
 const SEARCH_PLACEHOLDER = 'Describe an image, or type words in it, a tag, person:name, folder:name, date:2024…';
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
 
 /** The image a command was run on: an explorer selection, an open image editor, or the active file. */
 export function targetImageUri(arg: unknown): vscode.Uri | undefined {

@@ -6,11 +6,10 @@
 import * as vscode from 'vscode';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { AssetByPathRequest, SearchRequest, type AssetDetails } from '../sidecar/protocol';
-import { formatBytes } from './commands';
 import { LINK_LANGUAGES, linkFor, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
 import { completionQuery, imageLinkAt, isExternalTarget } from './markdown-links';
-import { describeReasons } from './search-picker';
+import { describeReasons, formatBytes } from './present';
 
 /** The MIME type the gallery puts on dragged images: JSON `FoundImage[]`. */
 export const GALLERY_DRAG_MIME = 'application/vnd.loupe.images+json';

@@ -8,6 +8,7 @@ import { basename, dirname } from 'node:path';
 import type { RootedSearchHit, SearchResponse } from '../sidecar/protocol';
 import { copyImagePath, insertImage, linkTargetEditor, openImage, revealImage, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
+import { describeReasons } from './present';
 
 export interface HitItem extends vscode.QuickPickItem {
   hit: RootedSearchHit;
@@ -19,12 +20,6 @@ const BUTTONS = {
   insert: { iconPath: new vscode.ThemeIcon('insert'), tooltip: 'Insert Link into Document' },
   similar: { iconPath: new vscode.ThemeIcon('search'), tooltip: 'Find Similar Images' },
 };
-
-export function describeReasons(hit: RootedSearchHit): string {
-  const reasons = hit.reasons.map((r) => r.text).filter(Boolean);
-  const score = `${Math.round(hit.score * 100)}%`;
-  return reasons.length > 0 ? `${score} · ${reasons.slice(0, 3).join(' · ')}` : score;
-}
 
 export function toItem(hit: RootedSearchHit, withInsert: boolean): HitItem {
   const folder = dirname(hit.relPath);

@@ -4,26 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { IndexChangedNotification, type RootStatus } from '../sidecar/protocol';
+import { summariseStatus } from './present';
 import type { Loupe } from './loupe';
-
-export function summariseStatus(roots: readonly RootStatus[]): { text: string; tooltip: string; busy: boolean } {
-  const images = roots.reduce((n, r) => n + r.images, 0);
-  const errors = roots.reduce((n, r) => n + r.errors, 0);
-  const running = roots.filter((r) => r.state !== 'idle');
-  const fmt = (n: number) => n.toLocaleString('en-US');
-  if (running.length > 0) {
-    const done = running.reduce((n, r) => n + (r.progress?.done ?? 0), 0);
-    const total = running.reduce((n, r) => n + (r.progress?.total ?? 0), 0);
-    const phase = running.some((r) => r.state === 'scanning' || r.state === 'starting') && total === 0 ? 'scanning' : `${fmt(done)}/${fmt(total)}`;
-    return { text: `$(sync~spin) Loupe ${phase}`, tooltip: `Loupe is indexing images (${phase}). Click for details.`, busy: true };
-  }
-  const errorText = errors > 0 ? ` $(warning) ${fmt(errors)}` : '';
-  return {
-    text: `$(file-media) ${fmt(images)}${errorText}`,
-    tooltip: `Loupe: ${fmt(images)} images indexed${errors > 0 ? `, ${fmt(errors)} could not be read` : ''}. Click for details.`,
-    busy: false,
-  };
-}
 
 export class LoupeStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('loupe.status', vscode.StatusBarAlignment.Left, 10);

@@ -160,6 +160,12 @@ export class RootService extends EventEmitter<RunEvents> {
   }
 
   /** Batches change events so a fast index run sends a few notifications, not one per image. */
+  /** Files the user just trashed leave search results at once, not after the change debounce. */
+  private removedByUser(removed: number[]): void {
+    this.queueChange({ upserted: [], removed });
+    this.flushChange();
+  }
+
   private queueChange(change: AssetsChanged): void {
     this.pendingChange.upserted.push(...change.upserted);
     this.pendingChange.removed.push(...change.removed);
@@ -248,7 +254,7 @@ export class RootService extends EventEmitter<RunEvents> {
   async resolveDuplicates(request: ResolveRequest): Promise<ResolutionResult> {
     await this.whenIdle();
     try {
-      return await resolveGroup(this.catalog, request, (removed) => this.queueChange({ upserted: [], removed }));
+      return await resolveGroup(this.catalog, request, (removed) => this.removedByUser(removed));
     } finally {
       this.requestRun('duplicates resolved');
     }
@@ -257,7 +263,7 @@ export class RootService extends EventEmitter<RunEvents> {
   async trash(assetIds: number[]): Promise<ResolutionResult> {
     await this.whenIdle();
     try {
-      return await trashAssets(this.catalog, assetIds, (removed) => this.queueChange({ upserted: [], removed }));
+      return await trashAssets(this.catalog, assetIds, (removed) => this.removedByUser(removed));
     } finally {
       this.requestRun('files trashed');
     }

@@ -1,0 +1,126 @@
+/**
+ * End to end in a real VS Code (code-server) driven through Chromium: the extension activates, starts
+ * its sidecar, indexes the workspace; the palette search finds an image by name and inserts the exact
+ * relative Markdown link; hovering that link shows the image; the gallery renders thumbnails.
+ * Screenshots of each step go to test/e2e/screenshots/ (printed at the end).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { e2eAvailable, runCommand, screenshot, startVsCode } from './code-server';
+import { buildWorkspace, PHOTOS } from './fixture';
+import { SHARED } from '../helpers/temp';
+
+const missing = e2eAvailable();
+if (missing) throw new Error(`e2e prerequisites missing: ${missing}`);
+
+test('Loupe in VS Code: index, search from the palette, insert a link, hover it, browse the gallery', { timeout: 300_000 }, async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'loupe-e2e-'));
+  const ws = join(scratch, 'workspace');
+  buildWorkspace(ws);
+  const metricsFile = join(scratch, 'metrics.json');
+  const shots: string[] = [];
+  const images = 2 + PHOTOS.length;
+  const session = await startVsCode({
+    workspace: ws,
+    scratch,
+    settings: {
+      'loupe.modelsFolder': join(SHARED, 'models'),
+      // Alt text then comes from the file name, so the inserted link is known exactly.
+      'loupe.analyzers.tags': false,
+      'loupe.analyzers.faces': false,
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+    },
+    env: { LOUPE_METRICS_FILE: metricsFile },
+  });
+  const { page } = session;
+  try {
+    // 1. The sidecar indexed every image: the status bar says so.
+    const status = page.locator('[id="loupe.loupe.loupe.status"]');
+    await status.waitFor({ timeout: 60_000 });
+    await page.waitForFunction(
+      (n) => document.getElementById('loupe.loupe.loupe.status')?.getAttribute('aria-label')?.includes(`Loupe: ${n} images indexed`),
+      images,
+      { timeout: 120_000 },
+    );
+    await screenshot(page, 'indexed-status-bar', shots);
+
+    // 2. Open the note and put the cursor at its end.
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('notes.md');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'notes.md' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.waitFor();
+    await editor.click();
+    await page.keyboard.press('Control+End');
+    await screenshot(page, 'note-open', shots);
+
+    // 3. Loupe: Search Images... finds the horse by name, first.
+    await runCommand(page, 'Loupe: Search Images...');
+    const input = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Search Images' }).waitFor();
+    await input.pressSequentially('horse', { delay: 40 });
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await rows.filter({ hasText: 'horse.svg' }).first().waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(400); // let the debounced query settle
+    assert.match(await rows.first().innerText(), /horse\.svg/, 'the horse is the first result');
+    await screenshot(page, 'search-results', shots);
+
+    // 4. Pick it, choose "Insert Link": the exact relative link lands in the note.
+    await page.keyboard.press('Enter');
+    await rows.filter({ hasText: 'Insert Link' }).first().waitFor();
+    await screenshot(page, 'image-actions', shots);
+    await input.fill('Insert Link');
+    await page.keyboard.press('Enter');
+    await page.locator('.view-lines', { hasText: '![horse](../art/horse.svg)' }).first().waitFor({ timeout: 20_000 });
+    await page.keyboard.press('Control+S');
+    const notePath = join(ws, 'docs', 'notes.md');
+    const deadline = Date.now() + 10_000;
+    while (!readFileSync(notePath, 'utf8').includes('![horse]') && Date.now() < deadline) await page.waitForTimeout(200);
+    assert.equal(readFileSync(notePath, 'utf8'), '# Notes\n\nThe stable logo:\n\n![horse](../art/horse.svg)');
+    await screenshot(page, 'link-inserted', shots);
+
+    // 5. Hovering the link shows the image's facts.
+    await page.locator('.view-lines span', { hasText: 'horse.svg' }).first().hover();
+    const hover = page.locator('.monaco-hover-content', { hasText: 'horse.svg' });
+    await hover.first().waitFor({ timeout: 20_000 });
+    assert.match(await hover.first().innerText(), /SVG/);
+    await screenshot(page, 'link-hover', shots);
+
+    // 6. The gallery sidebar renders a thumbnail for every image.
+    await page.locator('.activitybar a.action-label[aria-label^="Loupe"]').first().click();
+    const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    const cells = frame.locator('.cell img');
+    await cells.nth(images - 1).waitFor({ timeout: 30_000 });
+    const loaded = await cells.evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length);
+    assert.equal(loaded, images, 'every thumbnail decoded in the webview');
+    await screenshot(page, 'gallery', shots);
+
+    // 7. The gallery's search box narrows the grid.
+    await frame.locator('#search').fill('falcon');
+    await page.waitForFunction(() => true);
+    await frame.locator('.cell').first().waitFor();
+    await page.waitForTimeout(800);
+    assert.equal(await frame.locator('.cell').count(), 1, 'one image matches "falcon"');
+    assert.match((await frame.locator('.cell').first().getAttribute('aria-label')) ?? '', /prairie_falcon\.jpg/);
+    await screenshot(page, 'gallery-search', shots);
+
+    assert.ok(existsSync(metricsFile), 'the extension recorded its timings');
+    const metrics = JSON.parse(readFileSync(metricsFile, 'utf8')) as Record<string, number>;
+    console.log(`timings: ${JSON.stringify(metrics)}`);
+    assert.ok(metrics.activationMs >= 0 && metrics.sidecarReadyMs > 0);
+  } catch (err) {
+    await screenshot(page, 'failure', shots).catch(() => undefined);
+    console.log(session.log().slice(-4000));
+    throw err;
+  } finally {
+    await session.close();
+    console.log(`screenshots:\n${shots.join('\n')}`);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
