@@ -91,7 +91,7 @@ test('a crashing sidecar is restarted with growing delays, reset after a stable 
 test('the status bar text counts images, shows progress while indexing and flags unreadable files', () => {
   const root = (over: Partial<RootStatus>): RootStatus => ({ root: '/r', catalog: '/r/.loupe/catalog.duckdb', state: 'idle', images: 0, pending: 0, errors: 0, progress: null, lastRun: null, watching: true, ...over });
   assert.equal(summariseStatus([root({ images: 1200 }), root({ images: 34, errors: 2 })]).text, '$(file-media) 1,234 $(warning) 2');
-  const busy = summariseStatus([root({ state: 'indexing', progress: { phase: 'analyzing', done: 5, total: 40 } as RootStatus['progress'] })]);
+  const busy = summariseStatus([root({ state: 'indexing', progress: { phase: 'index', done: 5, total: 40, failed: 0, current: null, rate: 2, etaSeconds: 17 } })]);
   assert.ok(busy.busy && busy.text.includes('5/40'));
   assert.equal(formatBytes(1536), '1.5 KB');
   assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GB');

@@ -3,7 +3,7 @@
  * checkout, fresh user-data and extension folders, and drives it with playwright-core in Debian's
  * Chromium. Everything is killed by process group at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -45,6 +45,8 @@ export interface StartOptions {
   /** Scratch folder for user data, extensions and config. */
   scratch: string;
   settings: Record<string, unknown>;
+  /** Install this .vsix; without it the checkout itself is linked in. */
+  vsix?: string;
   env?: Record<string, string>;
 }
 
@@ -54,9 +56,19 @@ export async function startVsCode(options: StartOptions): Promise<VsCodeSession>
   mkdirSync(join(userData, 'User'), { recursive: true });
   mkdirSync(extensions, { recursive: true });
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(options.settings, null, 2));
-  // The extension under test is this checkout (its dist/ and node_modules), linked in as installed.
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
-  symlinkSync(REPO, join(extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`), 'dir');
+  if (options.vsix) {
+    // The packaged extension, installed the way a user installs it.
+    const r = spawnSync(process.execPath, [CODE_SERVER, '--install-extension', options.vsix, '--extensions-dir', extensions, '--user-data-dir', userData], {
+      encoding: 'utf8',
+      env: { ...process.env, EXTENSIONS_GALLERY: '{}' },
+      timeout: 120_000,
+    });
+    if (r.status !== 0) throw new Error(`installing ${options.vsix} failed:\n${r.stdout}\n${r.stderr}`);
+  } else {
+    // This checkout (its dist/ and node_modules), linked in as if installed.
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+    symlinkSync(REPO, join(extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`), 'dir');
+  }
   const config = join(options.scratch, 'config.yaml');
   const port = await freePort();
   writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);

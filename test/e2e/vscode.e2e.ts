@@ -35,6 +35,7 @@ test('Loupe in VS Code: index, search from the palette, insert a link, hover it,
       'workbench.tips.enabled': false,
       'editor.quickSuggestions': { other: false, comments: false, strings: false },
     },
+    vsix: process.env.LOUPE_E2E_VSIX || undefined,
     env: { LOUPE_METRICS_FILE: metricsFile },
   });
   const { page } = session;
