@@ -20,12 +20,6 @@ export interface SidecarTimings {
   readyMs: number | null;
 }
 
-interface NotificationEntry {
-  type: NotificationType<unknown>;
-  handler: (params: unknown) => void;
-  sub: vscode.Disposable | null;
-}
-
 export class SidecarClient implements vscode.Disposable {
   private client: LanguageClient | null = null;
   private child: ChildProcess | null = null;
@@ -39,7 +33,7 @@ export class SidecarClient implements vscode.Disposable {
   private readonly stateEmitter = new vscode.EventEmitter<'starting' | 'running' | 'stopped' | 'failed'>();
   readonly onState = this.stateEmitter.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private notifications: NotificationEntry[] = [];
+  private readonly notifications = new Map<string, Set<(params: unknown) => void>>();
 
   constructor(
     private readonly launch: () => SidecarLaunch,
@@ -84,7 +78,7 @@ export class SidecarClient implements vscode.Disposable {
       },
     );
     this.client = client;
-    for (const n of this.notifications) n.sub = client.onNotification(n.type, n.handler);
+    for (const [method, handlers] of this.notifications) this.attach(client, method, handlers);
     this.disposables.push(
       client.onDidChangeState((e) => {
         if (e.newState === State.Running) {
@@ -118,14 +112,31 @@ export class SidecarClient implements vscode.Disposable {
     return this.client.sendRequest<R>(type.method, params, token);
   }
 
-  /** Registers a handler that survives restarts (each new language client gets every handler). */
+  /**
+   * Registers a handler that survives restarts. A JSON-RPC connection keeps one handler per method,
+   * so each method gets one dispatcher that calls every registered handler.
+   */
   onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): vscode.Disposable {
-    const entry: NotificationEntry = { type: type as NotificationType<unknown>, handler: handler as (p: unknown) => void, sub: null };
-    this.notifications.push(entry);
-    if (this.client) entry.sub = this.client.onNotification(entry.type, entry.handler);
-    return new vscode.Disposable(() => {
-      entry.sub?.dispose();
-      this.notifications = this.notifications.filter((e) => e !== entry);
+    let handlers = this.notifications.get(type.method);
+    if (!handlers) {
+      handlers = new Set();
+      this.notifications.set(type.method, handlers);
+      if (this.client) this.attach(this.client, type.method, handlers);
+    }
+    const h = handler as (p: unknown) => void;
+    handlers.add(h);
+    return new vscode.Disposable(() => handlers!.delete(h));
+  }
+
+  private attach(client: LanguageClient, method: string, handlers: Set<(p: unknown) => void>): void {
+    client.onNotification(method, (params: unknown) => {
+      for (const h of handlers) {
+        try {
+          h(params);
+        } catch (err) {
+          this.output.error(`${method} handler failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
     });
   }
 

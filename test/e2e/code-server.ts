@@ -32,6 +32,7 @@ async function freePort(): Promise<number> {
 }
 
 export interface VsCodeSession {
+  settings: Record<string, unknown>;
   page: Page;
   browser: Browser;
   server: ChildProcess;
@@ -125,6 +126,7 @@ export async function startVsCode(options: StartOptions): Promise<VsCodeSession>
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
 
   return {
+    settings: options.settings,
     page,
     browser,
     server,

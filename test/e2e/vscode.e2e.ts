@@ -6,12 +6,30 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { e2eAvailable, runCommand, screenshot, startVsCode } from './code-server';
 import { buildWorkspace, PHOTOS } from './fixture';
 import { SHARED } from '../helpers/temp';
+
+/** The extension's own log (its output channel), for failures. */
+function loupeLog(userData: string): string {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/Loupe\.log$/.test(e.name)) out.push(readFileSync(p, 'utf8').split('\n').slice(-60).join('\n'));
+    }
+  };
+  try {
+    walk(join(userData, 'logs'));
+  } catch {
+    // no logs yet
+  }
+  return out.join('\n');
+}
 
 const missing = e2eAvailable();
 if (missing) throw new Error(`e2e prerequisites missing: ${missing}`);
@@ -111,12 +129,52 @@ test('Loupe in VS Code: index, search from the palette, insert a link, hover it,
     assert.match((await frame.locator('.cell').first().getAttribute('aria-label')) ?? '', /prairie_falcon\.jpg/);
     await screenshot(page, 'gallery-search', shots);
 
+    // 8. A sidecar that dies is restarted (with back-off) and serves again.
+    const record = join(ws, '.loupe', 'server.json');
+    const firstPid = (JSON.parse(readFileSync(record, 'utf8')) as { pid: number }).pid;
+    process.kill(firstPid, 'SIGKILL');
+    const restartDeadline = Date.now() + 60_000;
+    let secondPid = firstPid;
+    while (secondPid === firstPid && Date.now() < restartDeadline) {
+      await page.waitForTimeout(250);
+      try {
+        secondPid = (JSON.parse(readFileSync(record, 'utf8')) as { pid: number }).pid;
+      } catch {
+        // being rewritten
+      }
+    }
+    assert.notEqual(secondPid, firstPid, 'a new sidecar took over');
+    await page.waitForFunction(
+      (n) => document.getElementById('loupe.loupe.loupe.status')?.getAttribute('aria-label')?.includes(`Loupe: ${n} images indexed`),
+      images,
+      { timeout: 60_000 },
+    );
+
+    // 9. Changing a setting applies without a reload: excluding photos/ leaves the two drawings.
+    await runCommand(page, 'Preferences: Open User Settings (JSON)');
+    await page.locator('.tab.active', { hasText: 'settings.json' }).waitFor();
+    await page.locator('.editor-instance .monaco-editor').first().click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(JSON.stringify({ ...session.settings, 'loupe.exclude': ['photos'] }));
+    await page.keyboard.press('Control+S');
+    await page.waitForFunction(
+      () => document.getElementById('loupe.loupe.loupe.status')?.getAttribute('aria-label')?.includes('Loupe: 2 images indexed'),
+      undefined,
+      { timeout: 60_000 },
+    );
+    // The gallery follows: the falcon it was showing is gone.
+    await frame.locator('#status', { hasText: 'No images match' }).waitFor({ timeout: 20_000 });
+    assert.equal(await frame.locator('.cell').count(), 0);
+    await screenshot(page, 'after-restart-and-exclude', shots);
+
     assert.ok(existsSync(metricsFile), 'the extension recorded its timings');
     const metrics = JSON.parse(readFileSync(metricsFile, 'utf8')) as Record<string, number>;
     console.log(`timings: ${JSON.stringify(metrics)}`);
     assert.ok(metrics.activationMs >= 0 && metrics.sidecarReadyMs > 0);
   } catch (err) {
     await screenshot(page, 'failure', shots).catch(() => undefined);
+    console.log(loupeLog(join(scratch, 'user-data')));
     console.log(session.log().slice(-4000));
     throw err;
   } finally {
