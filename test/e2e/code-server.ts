@@ -46,6 +46,8 @@ export interface StartOptions {
   /** Scratch folder for user data, extensions and config. */
   scratch: string;
   settings: Record<string, unknown>;
+  /** Ask about workspace trust as VS Code normally does (default: trust is off, everything trusted). */
+  askTrust?: boolean;
   /** Install this .vsix; without it the checkout itself is linked in. */
   vsix?: string;
   env?: Record<string, string>;
@@ -86,7 +88,7 @@ export async function startVsCode(options: StartOptions): Promise<VsCodeSession>
       '--extensions-dir', extensions,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(options.askTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       options.workspace,
     ],

@@ -183,3 +183,45 @@ test('Loupe in VS Code: index, search from the palette, insert a link, hover it,
     rmSync(scratch, { recursive: true, force: true });
   }
 });
+
+test('Loupe reads nothing in an untrusted workspace until it is trusted', { timeout: 240_000 }, async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'loupe-e2e-trust-'));
+  const ws = join(scratch, 'workspace');
+  buildWorkspace(ws);
+  const shots: string[] = [];
+  const session = await startVsCode({
+    workspace: ws,
+    scratch,
+    askTrust: true,
+    settings: { 'loupe.modelsFolder': join(SHARED, 'models'), 'loupe.analyzers.faces': false, 'workbench.startupEditor': 'none' },
+    vsix: process.env.LOUPE_E2E_VSIX || undefined,
+  });
+  const { page } = session;
+  try {
+    // VS Code asks; the user says no: restricted mode.
+    await page.getByRole('button', { name: /No, I don.t trust the authors/ }).click({ timeout: 60_000 });
+    await page.waitForFunction(() => /Loupe off/.test(document.getElementById('loupe.loupe.loupe.status')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.waitForTimeout(2000);
+    assert.ok(!existsSync(join(ws, '.loupe')), 'no catalog was created: no image was read');
+    await screenshot(page, 'untrusted', shots);
+
+    // Trusting the folder starts Loupe without a reload.
+    await runCommand(page, 'Workspaces: Manage Workspace Trust');
+    await page.getByRole('button', { name: /^Trust( Folder)?$/ }).first().click({ timeout: 30_000 });
+    await page.waitForFunction(
+      (n) => document.getElementById('loupe.loupe.loupe.status')?.getAttribute('aria-label')?.includes(`Loupe: ${n} images indexed`),
+      2 + PHOTOS.length,
+      { timeout: 120_000 },
+    );
+    assert.ok(existsSync(join(ws, '.loupe', 'catalog.duckdb')));
+    await screenshot(page, 'trusted-indexed', shots);
+  } catch (err) {
+    await screenshot(page, 'trust-failure', shots).catch(() => undefined);
+    console.log(loupeLog(join(scratch, 'user-data')));
+    throw err;
+  } finally {
+    await session.close();
+    console.log(`screenshots:\n${shots.join('\n')}`);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
