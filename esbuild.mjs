@@ -21,6 +21,8 @@ const builds = [
   { ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { ...common, entryPoints: ['webview/gallery/main.ts'], outfile: 'dist/gallery.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { ...common, entryPoints: ['webview/gallery/gallery.css'], outfile: 'dist/gallery.css' },
+  { ...common, entryPoints: ['webview/panel/main.tsx'], outfile: 'dist/panel.js', platform: 'browser', format: 'iife', target: 'es2022', jsx: 'automatic', jsxImportSource: 'preact' },
+  { ...common, entryPoints: ['webview/panel/panel.css'], outfile: 'dist/panel.css' },
 ];
 
 if (watch) {

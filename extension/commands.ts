@@ -1,30 +1,21 @@
 /**
  * The command palette: search, insert by description, find similar, find by text, duplicates, people,
- * reindex, status. Panels arrive with the webview issue; until then duplicates and people are
- * worked through with QuickPicks.
+ * reindex, status. Duplicates and people open the Loupe panel.
  */
 import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import {
   AssetByPathRequest,
-  DuplicatesListRequest,
-  DuplicatesResolveRequest,
-  DuplicatesUndoRequest,
-  DuplicatesDismissRequest,
   IndexCancelRequest,
   IndexErrorsRequest,
   IndexRescanRequest,
-  PeopleGetRequest,
-  PeopleListRequest,
-  PeopleNameRequest,
   SearchRequest,
   SimilarRequest,
-  type RootedDuplicateGroup,
   type SearchResponse,
 } from '../sidecar/protocol';
-import { absPathOf, isLinkDocument, type FoundImage } from './image-actions';
+import { isLinkDocument, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
-import { formatBytes } from './present';
+import { LoupePanel } from './panel';
 import { showImagePicker } from './search-picker';
 
 const SEARCH_PLACEHOLDER = 'Describe an image, or type words in it, a tag, person:name, folder:name, date:2024…';
@@ -136,78 +127,8 @@ export function registerCommands(context: vscode.ExtensionContext, loupe: Loupe)
     if (picked) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(`${picked.f.root}/${picked.f.relPath}`));
   });
 
-  reg('loupe.showDuplicates', () => showDuplicates(loupe));
-  reg('loupe.showPeople', () => showPeople(loupe));
+  reg('loupe.openPanel', () => LoupePanel.show(context, loupe));
+  reg('loupe.showDuplicates', () => LoupePanel.show(context, loupe, 'duplicates'));
+  reg('loupe.showPeople', () => LoupePanel.show(context, loupe, 'people'));
 
-}
-
-const CATEGORY_LABEL: Record<string, string> = { exact: 'Exact copies', near: 'Near-duplicates', similar: 'Similar shots' };
-
-async function showDuplicates(loupe: Loupe): Promise<void> {
-  const report = await loupe.request(DuplicatesListRequest, {});
-  if (report.groups.length === 0) {
-    void vscode.window.showInformationMessage(`No duplicates found.${report.notes.length ? ` ${report.notes.join(' ')}` : ''}`);
-    return;
-  }
-  const items = report.groups.map((g) => ({
-    label: `$(files) ${basename(g.members.find((m) => m.id === g.keeperId)?.relPath ?? g.members[0].relPath)}`,
-    description: `${CATEGORY_LABEL[g.category] ?? g.category} · ${g.members.length} files · ${formatBytes(g.reclaimableBytes)} reclaimable`,
-    detail: g.members.map((m) => m.relPath).join('  ·  '),
-    group: g,
-  }));
-  const picked = await vscode.window.showQuickPick(items, { title: `Duplicates: ${formatBytes(report.reclaimableBytes)} reclaimable`, matchOnDetail: true });
-  if (picked) await reviewGroup(loupe, picked.group);
-}
-
-async function reviewGroup(loupe: Loupe, g: RootedDuplicateGroup): Promise<void> {
-  const keeper = g.members.find((m) => m.id === g.keeperId) ?? g.members[0];
-  const others = g.members.filter((m) => m !== keeper);
-  const actions = [
-    { label: `$(trash) Keep ${basename(keeper.relPath)}, move ${others.length} to the trash`, detail: `Suggested keeper: ${g.keeperReason}. Links in documents are updated.`, id: 'resolve' },
-    ...g.members.map((m) => ({ label: `$(go-to-file) Open ${m.relPath}`, description: `${formatBytes(m.size)}${m.width ? ` · ${m.width}×${m.height}` : ''}${m.referencedBy.length ? ` · used by ${m.referencedBy.length} document(s)` : ''}`, id: `open:${m.id}` })),
-    { label: '$(close) Not Duplicates', detail: 'Never show this group again', id: 'dismiss' },
-  ];
-  const picked = await vscode.window.showQuickPick(actions, { title: `${CATEGORY_LABEL[g.category] ?? g.category}: ${g.members.length} files` });
-  if (!picked) return;
-  if (picked.id === 'resolve') {
-    const result = await loupe.request(DuplicatesResolveRequest, { root: g.root, groupKey: g.key, keep: [keeper.id] });
-    if (result.error) return void vscode.window.showErrorMessage(`Could not resolve: ${result.error}`);
-    const choice = await vscode.window.showInformationMessage(`Moved ${result.trashed.length} file(s) to the trash${result.rewritten.length ? ` and updated ${result.rewritten.length} document(s)` : ''}.`, 'Undo');
-    if (choice === 'Undo') {
-      const undone = await loupe.request(DuplicatesUndoRequest, { root: g.root, id: result.id });
-      void vscode.window.showInformationMessage(undone.error ? `Undo failed: ${undone.error}` : `Restored ${result.trashed.length} file(s).`);
-    }
-  } else if (picked.id === 'dismiss') {
-    await loupe.request(DuplicatesDismissRequest, { root: g.root, groupKey: g.key });
-  } else {
-    const id = Number(picked.id.slice(5));
-    const m = g.members.find((x) => x.id === id)!;
-    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(absPathOf({ root: g.root, id, relPath: m.relPath })));
-  }
-}
-
-async function showPeople(loupe: Loupe): Promise<void> {
-  const { people } = await loupe.request(PeopleListRequest, { includeClusters: true });
-  if (people.length === 0) return void vscode.window.showInformationMessage('No people found yet. Loupe groups faces once images with faces are indexed.');
-  const picked = await vscode.window.showQuickPick(
-    people.map((p) => ({
-      label: `$(person) ${p.name ?? 'Unnamed person'}`,
-      description: `${p.photoCount} photo(s)${p.suggestedCount ? ` · ${p.suggestedCount} to review` : ''}`,
-      p,
-    })),
-    { title: 'People' },
-  );
-  if (!picked) return;
-  const p = picked.p;
-  const details = await loupe.request(PeopleGetRequest, { root: p.root, personId: p.id });
-  const rename = { label: p.name ? '$(edit) Rename…' : '$(edit) Name this person…', id: 'name' as const };
-  const photos = [...new Map(details.faces.map((f) => [f.assetId, f])).values()].map((f) => ({ label: `$(file-media) ${f.relPath}`, description: f.status, id: 'open' as const, f }));
-  const next = await vscode.window.showQuickPick([rename, ...photos], { title: p.name ?? 'Unnamed person', matchOnDescription: true });
-  if (!next) return;
-  if (next.id === 'name') {
-    const name = await vscode.window.showInputBox({ title: 'Name', value: p.name ?? '', prompt: 'Who is this? Loupe uses the name to group more of their photos.' });
-    if (name && name.trim()) await loupe.request(PeopleNameRequest, { root: p.root, personId: p.id, name: name.trim() });
-  } else if ('f' in next) {
-    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(absPathOf({ root: p.root, id: next.f.assetId, relPath: next.f.relPath })));
-  }
 }

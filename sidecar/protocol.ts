@@ -244,6 +244,8 @@ export const FacesAssignRequest = new RequestType<{ root: string; faceId: number
 /** "Not this person": remembered, the face never returns to that person. */
 export const FacesRejectRequest = new RequestType<{ root: string; faceId: number; personId?: number }, FaceInfo, void>('faces/reject');
 export const FacesSuggestionsRequest = new RequestType<{ root: string; personId?: number; limit?: number; minConfidence?: number }, { suggestions: Suggestion[] }, void>('faces/suggestions');
+/** A square crop around one face (cached WebP), for face tiles. */
+export const FacesCropRequest = new RequestType<{ root: string; faceId: number }, { thumbnail: string }, void>('faces/crop');
 /** Privacy: deletes every face, person and decision of a root and turns face detection off for it. */
 export const FacesDeleteAllRequest = new RequestType<{ root: string }, { faces: number; people: number; decisions: number }, void>('faces/deleteAll');
 
@@ -276,6 +278,7 @@ export const METHODS = {
     FacesAssignRequest.method,
     FacesRejectRequest.method,
     FacesSuggestionsRequest.method,
+    FacesCropRequest.method,
     FacesDeleteAllRequest.method,
   ],
   clientNotifications: [AuthNotification.method, 'initialized', 'exit', '$/cancelRequest'],

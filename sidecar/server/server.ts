@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { faceCrop } from '../faces/crops';
 import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
@@ -13,6 +14,7 @@ import {
   DuplicatesResolveRequest,
   DuplicatesUndoRequest,
   FacesAssignRequest,
+  FacesCropRequest,
   FilesRestoreRequest,
   FilesTrashRequest,
   FacesDeleteAllRequest,
@@ -338,6 +340,11 @@ export class LoupeServer {
     c.onRequest(PeopleSplitRequest, guard((params) => people(params?.root, (r) => r.people.split(params.personId, params.faceIds, params.name ?? null))));
     c.onRequest(FacesAssignRequest, guard((params) => people(params?.root, (r) => r.people.assignFace(params.faceId, params.personId))));
     c.onRequest(FacesRejectRequest, guard((params) => people(params?.root, (r) => r.people.rejectSuggestion(params.faceId, params.personId))));
+    c.onRequest(FacesCropRequest, guard((params) => people(params?.root, async (r) => {
+      const face = await r.people.getFace(params.faceId);
+      if (!face) throw loupeError(LoupeErrorCodes.InvalidParams, `no face ${params.faceId}`);
+      return { thumbnail: await faceCrop(r.root, r.catalog.stateDir, face) };
+    })));
     c.onRequest(FacesSuggestionsRequest, guard((params) => people(params?.root, async (r) => ({
       suggestions: await r.people.suggestions({ personId: params.personId, limit: params.limit, minConfidence: params.minConfidence }),
     }))));

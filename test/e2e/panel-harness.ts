@@ -1,0 +1,131 @@
+/**
+ * Runs the Loupe panel (dist/panel.js) in headless Chromium against a real sidecar, without VS Code:
+ * a small HTTP server serves the panel page, the files it may show, and a stand-in for the VS Code
+ * webview API whose messages are bridged (playwright binding) to the sidecar over its WebSocket.
+ * VS Code's theme variables are provided for a light and a dark theme.
+ */
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { extname, join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { PANEL_METHODS, rewriteResources, type HostToPanel, type PanelToHost } from '../../webview/panel/bridge-messages';
+import { CHROMIUM, REPO } from './code-server';
+
+export type Theme = 'light' | 'dark';
+
+// The handful of VS Code theme variables the panel uses, with the values of the default themes.
+const THEMES: Record<Theme, Record<string, string>> = {
+  light: {
+    foreground: '#3b3b3b', 'editor-background': '#ffffff', descriptionForeground: '#717171', focusBorder: '#005fb8',
+    'button-background': '#005fb8', 'button-foreground': '#ffffff', 'button-hoverBackground': '#0258a8', 'button-secondaryBackground': '#e5e5e5', 'button-secondaryForeground': '#3b3b3b',
+    'input-background': '#ffffff', 'input-foreground': '#3b3b3b', 'input-border': '#cecece', 'input-placeholderForeground': '#767676',
+    'badge-background': '#cccccc', 'badge-foreground': '#3b3b3b', 'editorWidget-background': '#f8f8f8', 'editorWidget-border': '#c8c8c8',
+    'panel-border': '#e5e5e5', 'list-hoverBackground': '#f2f2f2', 'list-activeSelectionBackground': '#e8e8e8', 'textLink-foreground': '#005fb8',
+    'editorInfo-foreground': '#1a85ff', 'editorWarning-foreground': '#bf8803', 'errorForeground': '#f85149', 'editor-findMatchHighlightBackground': '#ea5c0055',
+    'progressBar-background': '#005fb8', 'icon-foreground': '#3b3b3b', 'toolbar-hoverBackground': '#b8b8b850', 'panelTitle-activeBorder': '#005fb8', 'charts-green': '#388a34',
+    'font-family': 'system-ui, sans-serif', 'font-size': '13px', 'editor-font-family': 'monospace',
+  },
+  dark: {
+    foreground: '#cccccc', 'editor-background': '#1f1f1f', descriptionForeground: '#9d9d9d', focusBorder: '#0078d4',
+    'button-background': '#0078d4', 'button-foreground': '#ffffff', 'button-hoverBackground': '#026ec1', 'button-secondaryBackground': '#313131', 'button-secondaryForeground': '#cccccc',
+    'input-background': '#313131', 'input-foreground': '#cccccc', 'input-border': '#3c3c3c', 'input-placeholderForeground': '#989898',
+    'badge-background': '#616161', 'badge-foreground': '#f8f8f8', 'editorWidget-background': '#202020', 'editorWidget-border': '#454545',
+    'panel-border': '#2b2b2b', 'list-hoverBackground': '#2a2d2e', 'list-activeSelectionBackground': '#04395e', 'textLink-foreground': '#4daafc',
+    'editorInfo-foreground': '#3794ff', 'editorWarning-foreground': '#cca700', 'errorForeground': '#f85149', 'editor-findMatchHighlightBackground': '#ea5c0055',
+    'progressBar-background': '#0078d4', 'icon-foreground': '#cccccc', 'toolbar-hoverBackground': '#5a5d5e50', 'panelTitle-activeBorder': '#0078d4', 'charts-green': '#89d185',
+    'font-family': 'system-ui, sans-serif', 'font-size': '13px', 'editor-font-family': 'monospace',
+  },
+};
+
+function themeCss(theme: Theme): string {
+  return `:root { ${Object.entries(THEMES[theme]).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ')} }`;
+}
+
+export interface PanelHarness {
+  page: Page;
+  /** Host actions the panel asked for (open, reveal, copy, confirm). */
+  actions: PanelToHost[];
+  setTheme(theme: Theme): Promise<void>;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.webp': 'image/webp', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.svg': 'image/svg+xml', '.gif': 'image/gif' };
+
+export async function openPanel(rpc: MessageConnection, allowedDirs: string[], theme: Theme = 'light'): Promise<PanelHarness> {
+  let currentTheme = theme;
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/') {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><style id="theme">${themeCss(currentTheme)}</style>
+<link rel="stylesheet" href="/dist/panel.css"></head><body><div id="root"></div>
+<script>
+  let saved;
+  window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__toHost(m), getState: () => saved, setState: (s) => { saved = s; } });
+</script>
+<script src="/dist/panel.js"></script></body></html>`);
+      return;
+    }
+    const file = url.pathname.startsWith('/dist/') ? join(REPO, url.pathname) : url.pathname === '/file' ? resolve(url.searchParams.get('p') ?? '') : '';
+    // Like a webview's localResourceRoots: only the panel's files and the served folders.
+    const allowed = file.startsWith(join(REPO, 'dist') + '/') || allowedDirs.some((d) => file.startsWith(d + '/'));
+    if (!file || !allowed || !existsSync(file) || !statSync(file).isFile()) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader('content-type', TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const toUrl = (p: string) => `http://127.0.0.1:${port}/file?p=${encodeURIComponent(p)}`;
+
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const actions: PanelToHost[] = [];
+  const send = (m: HostToPanel) => page.evaluate((msg) => window.postMessage(msg, '*'), m).catch(() => undefined);
+  await page.exposeBinding('__toHost', async (_source, m: PanelToHost) => {
+    if (m.type === 'rpc') {
+      if (!PANEL_METHODS.includes(m.method)) return void send({ type: 'rpc-result', id: m.id, error: { code: -32601, message: 'not allowed' } });
+      try {
+        const result = await rpc.sendRequest(m.method, m.params);
+        await send({ type: 'rpc-result', id: m.id, result: rewriteResources(result, toUrl) });
+      } catch (err) {
+        const e = err as { code?: number; message?: string };
+        await send({ type: 'rpc-result', id: m.id, error: { code: e.code ?? -32603, message: e.message ?? String(err) } });
+      }
+    } else if (m.type === 'confirm') {
+      actions.push(m);
+      await send({ type: 'confirmed', id: m.id, ok: true }); // the user says yes
+    } else if (m.type !== 'ready') {
+      actions.push(m);
+    }
+  });
+  rpc.onNotification('index/changed', (params: unknown) => void send({ type: 'notification', method: 'index/changed', params }));
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.locator('.tabs').waitFor();
+  return {
+    page,
+    actions,
+    async setTheme(t: Theme) {
+      currentTheme = t;
+      await page.evaluate((css) => {
+        document.getElementById('theme')!.textContent = css;
+      }, themeCss(t));
+    },
+    async close() {
+      await browser.close().catch(() => undefined);
+      await new Promise((r) => server.close(() => r(undefined)));
+    },
+  };
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
