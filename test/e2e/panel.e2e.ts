@@ -104,7 +104,7 @@ describe('Loupe panel against a real sidecar', { timeout: 600_000 }, () => {
     const before = Number(/\((\d+)\)/.exec(await review.innerText())?.[1] ?? 0);
     assert.ok(before >= 3, `${before} suggestions after naming one face`);
     await page.locator('.person-tile', { hasText: 'Colin' }).waitFor();
-    await page.waitForFunction(() => [...document.querySelectorAll('.person-tile img.face')].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.person-tile img.face')).every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
     await both('people');
 
     await review.click();
