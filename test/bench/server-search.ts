@@ -44,7 +44,7 @@ const QUERIES: Array<{ kind: string; query: string }> = [
   { kind: 'no match', query: 'zebra' },
 ];
 
-async function ensureTree(files: number): Promise<string> {
+export async function ensureTree(files: number): Promise<string> {
   const base = join(benchTmpDir(), 'server-tree');
   const root = join(base, `tree-${files}`);
   const marker = join(base, `tree-${files}.json`);
@@ -72,7 +72,7 @@ async function ensureTree(files: number): Promise<string> {
 }
 
 /** Scans for real, then marks every asset indexed with plausible facts (dates, cameras, sizes). */
-async function seedCatalog(root: string): Promise<void> {
+export async function seedCatalog(root: string): Promise<void> {
   const catalog = await Catalog.open(root);
   // Mark assets as analysed by the analyzers the server will use, so it serves instead of re-indexing.
   const versions = JSON.stringify(sortKeys(analyzerVersions(await loadDefaultAnalyzers())));

@@ -52,7 +52,25 @@ export interface PanelHarness {
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.webp': 'image/webp', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.svg': 'image/svg+xml', '.gif': 'image/gif' };
 
-export async function openPanel(rpc: MessageConnection, allowedDirs: string[], theme: Theme = 'light'): Promise<PanelHarness> {
+export interface PanelOptions {
+  theme?: Theme;
+  /** Benchmarks over seeded catalogs (no thumbnails made): images shown in place of missing thumbnails. */
+  thumbnailStandIns?: string[];
+}
+
+/** Gives objects whose `thumbnail` is null one of the stand-in images (chosen by their id). */
+function fillThumbnails(value: unknown, standIns: string[]): unknown {
+  if (Array.isArray(value)) return value.map((v) => fillThumbnails(v, standIns));
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = fillThumbnails(v, standIns);
+  if ('thumbnail' in o && o.thumbnail === null) out.thumbnail = standIns[Number(o.id ?? 0) % standIns.length];
+  return out;
+}
+
+export async function openPanel(rpc: MessageConnection, allowedDirs: string[], options: PanelOptions = {}): Promise<PanelHarness> {
+  const theme = options.theme ?? 'light';
   let currentTheme = theme;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -95,7 +113,8 @@ export async function openPanel(rpc: MessageConnection, allowedDirs: string[], t
       if (!PANEL_METHODS.includes(m.method)) return void send({ type: 'rpc-result', id: m.id, error: { code: -32601, message: 'not allowed' } });
       try {
         const result = await rpc.sendRequest(m.method, m.params);
-        await send({ type: 'rpc-result', id: m.id, result: rewriteResources(result, toUrl) });
+        const shown = options.thumbnailStandIns ? fillThumbnails(result, options.thumbnailStandIns) : result;
+        await send({ type: 'rpc-result', id: m.id, result: rewriteResources(shown, toUrl) });
       } catch (err) {
         const e = err as { code?: number; message?: string };
         await send({ type: 'rpc-result', id: m.id, error: { code: e.code ?? -32603, message: e.message ?? String(err) } });

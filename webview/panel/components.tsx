@@ -143,7 +143,7 @@ export function VirtualGrid<T>({ items, label, cell = 120, render, itemLabel, on
   }
   return (
     <div class="grid-scroller" ref={scroller} onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}>
-      <div class="grid-canvas" role="grid" aria-label={label} aria-rowcount={Math.ceil(items.length / columnsFor(g))} style={{ height: `${totalHeight(items.length, g)}px` }} onKeyDown={onKey}>
+      <div class="grid-canvas" role="grid" aria-label={label} data-items={items.length} aria-rowcount={Math.ceil(items.length / columnsFor(g))} style={{ height: `${totalHeight(items.length, g)}px` }} onKeyDown={onKey}>
         {cells}
       </div>
     </div>

@@ -5,6 +5,7 @@ import { Empty, ErrorState, Loading, VirtualGrid } from './components';
 import { Detail } from './detail';
 import { call, host, onNotification } from './rpc';
 
+const PAGE = 200;
 const FILTERS = ['person:', 'folder:', 'tag:', 'date:', 'has:text', 'has:faces', 'format:', 'camera:'];
 
 /** Autocomplete for the word being typed: filter names, and person names after `person:`. */
@@ -28,18 +29,23 @@ export function SearchView({ initialQuery, onQueryChange }: { initialQuery: stri
   const [similarTo, setSimilarTo] = useState<RootedSearchHit | null>(null);
   const [people, setPeople] = useState<string[]>([]);
   const [refresh, setRefresh] = useState(0);
+  const [stale, setStale] = useState(false);
   const seq = useRef(0);
+  const deep = useRef(false);
+  deep.current = items.length > PAGE;
 
   useEffect(() => setQuery(initialQuery), [initialQuery]);
   useEffect(() => {
     call('people/list', {}).then((r) => setPeople([...new Set(r.people.map((p) => p.name).filter((n): n is string => !!n))]), () => undefined);
-    return onNotification('index/changed', () => setRefresh((n) => n + 1));
+    // New or changed images: refresh in place, unless the user has paged deep into the results (then offer it).
+    return onNotification('index/changed', () => (deep.current ? setStale(true) : setRefresh((n) => n + 1)));
   }, []);
   useEffect(() => {
     const mySeq = ++seq.current;
     setBusy(true);
+    setStale(false);
     const t = setTimeout(() => {
-      const req = similarTo ? call('similar', { root: similarTo.root, id: similarTo.id, limit: 200 }) : call('search', { query, limit: 200 });
+      const req = similarTo ? call('similar', { root: similarTo.root, id: similarTo.id, limit: PAGE }) : call('search', { query, limit: PAGE });
       req.then(
         (r) => {
           if (mySeq !== seq.current) return;
@@ -62,7 +68,7 @@ export function SearchView({ initialQuery, onQueryChange }: { initialQuery: stri
     if (!result?.nextCursor || similarTo) return;
     const cursor = result.nextCursor;
     setResult({ ...result, nextCursor: null });
-    call('search', { query, limit: 200, cursor }).then((r) => {
+    call('search', { query, limit: PAGE, cursor }).then((r) => {
       setResult(r);
       setItems((old) => old.concat(r.items));
     }, setError);
@@ -95,6 +101,7 @@ export function SearchView({ initialQuery, onQueryChange }: { initialQuery: stri
             Like {similarTo.relPath.split('/').pop()} <button type="button" class="link" onClick={() => setSimilarTo(null)}>back to search</button>
           </span>
         )}
+        {stale && <button type="button" class="link" onClick={() => setRefresh((n) => n + 1)}>Library changed · Refresh</button>}
         <span class="count" role="status" aria-live="polite">{busy ? 'Searching…' : result ? `${result.total.toLocaleString()} image${result.total === 1 ? '' : 's'}` : ''}</span>
       </div>
       {result?.warnings.length ? <div class="warnings">{result.warnings.join(' · ')}</div> : null}
