@@ -113,7 +113,7 @@ test('Loupe in VS Code: index, search from the palette, insert a link, hover it,
 
     // 6. The gallery sidebar renders a thumbnail for every image.
     await page.locator('.activitybar a.action-label[aria-label^="Loupe"]').first().click();
-    const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    const frame = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
     const cells = frame.locator('.cell img');
     await cells.nth(images - 1).waitFor({ timeout: 30_000 });
     const loaded = await cells.evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length);
@@ -128,6 +128,22 @@ test('Loupe in VS Code: index, search from the palette, insert a link, hover it,
     assert.equal(await frame.locator('.cell').count(), 1, 'one image matches "falcon"');
     assert.match((await frame.locator('.cell').first().getAttribute('aria-label')) ?? '', /prairie_falcon\.jpg/);
     await screenshot(page, 'gallery-search', shots);
+
+    // 7b. The Loupe panel opens from the palette and shows the library; its tabs switch views.
+    await runCommand(page, 'Loupe: Open Panel');
+    const panelFrame = page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+    await panelFrame.locator('.cell').nth(images - 1).waitFor({ timeout: 30_000 });
+    await panelFrame.locator('input.query').fill('horse');
+    await panelFrame.locator('.cell[aria-label*="horse.svg"]').waitFor();
+    await panelFrame.locator('.cell').first().click();
+    await panelFrame.locator('.detail h2', { hasText: 'horse.svg' }).waitFor();
+    const preview = panelFrame.locator('.preview img');
+    await preview.waitFor();
+    assert.match((await preview.getAttribute('src')) ?? '', /horse\.svg/, 'the detail shows the image it names');
+    await screenshot(page, 'panel-search', shots);
+    await panelFrame.getByRole('tab', { name: 'Duplicates' }).click();
+    await panelFrame.locator('.state, .dup-group').first().waitFor();
+    await screenshot(page, 'panel-duplicates', shots);
 
     // 8. A sidecar that dies is restarted (with back-off) and serves again.
     const record = join(ws, '.loupe', 'server.json');

@@ -13,6 +13,13 @@ export function boxPoints(box: number[]): string {
   return `${x},${y} ${x + w},${y} ${x + w},${y + h} ${x},${y + h}`;
 }
 
+/** The full image, or the thumbnail if the original cannot be shown here (a format the webview cannot decode). */
+function PreviewImage({ src, fallback, alt }: { src: string; fallback: string | null; alt: string }) {
+  const [failed, setFailed] = useState(false);
+  if (failed && !fallback) return <div class="no-preview">No preview</div>;
+  return <img src={failed && fallback ? fallback : src} alt={alt} onError={() => setFailed(true)} />;
+}
+
 export function Detail({ root, id, highlight, onSimilar, onClose }: { root: string; id: number; highlight: string[]; onSimilar: () => void; onClose: () => void }) {
   const { value, error, loading, reload } = useAsync(() => call('asset/get', { root, id }) as Promise<ShownAsset>, [root, id]);
   const [showBoxes, setShowBoxes] = useState(true);
@@ -31,7 +38,8 @@ export function Detail({ root, id, highlight, onSimilar, onClose }: { root: stri
         <button type="button" class="icon" aria-label="Close details" onClick={onClose}>✕</button>
       </div>
       <div class="preview">
-        {a.src ? <img src={a.src} alt={a.ocr?.text ? a.ocr.text.slice(0, 120) : name} /> : <div class="no-preview">No preview</div>}
+        {/* keyed: a new element per image, so the previous picture never shows while the next one loads */}
+        {a.src ? <PreviewImage key={a.src} src={a.src} fallback={a.thumbnail} alt={a.ocr?.text ? a.ocr.text.slice(0, 120) : name} /> : <div class="no-preview">No preview</div>}
         {showBoxes && (a.ocr?.lines.length || a.faces.length) ? (
           <svg class="overlay" viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="xMidYMid meet" aria-hidden="true">
             {a.ocr?.lines.map((l, i) => <polygon key={`l${i}`} class={lineMatches(l.text) ? 'ocr-box match' : 'ocr-box'} points={boxPoints(l.box)} />)}
