@@ -40,7 +40,7 @@ export function PeopleView() {
   const people = list.value?.people ?? [];
   const pending = suggestions.value?.suggestions ?? [];
   if (reviewing) return <ReviewQueue queue={pending} root={people[0]?.root ?? ''} onDone={() => (setReviewing(false), reload())} />;
-  if (open) return <PersonPage person={open} onBack={() => (setOpen(null), reload())} />;
+  if (open) return <PersonPage person={open} others={people.filter((p) => p.id !== open.id && p.root === open.root && p.name)} onBack={() => (setOpen(null), reload())} />;
   if (people.length === 0) return <div class="view"><Empty>No faces found yet. People appear here once photos with faces are indexed (and face detection is on).</Empty></div>;
   const named = people.filter((p) => p.kind === 'person');
   const clusters = people.filter((p) => p.kind === 'cluster');
@@ -94,7 +94,7 @@ export function PeopleView() {
   );
 }
 
-function PersonPage({ person, onBack }: { person: RootedPerson; onBack: () => void }) {
+function PersonPage({ person, others, onBack }: { person: RootedPerson; others: RootedPerson[]; onBack: () => void }) {
   const [tick, setTick] = useState(0);
   const details = useAsync(() => call('people/get', { root: person.root, personId: person.id }), [tick]);
   const [name, setName] = useState(person.name ?? '');
@@ -141,6 +141,21 @@ function PersonPage({ person, onBack }: { person: RootedPerson; onBack: () => vo
             </label>
             <span class="counts">{f.status}{f.confidence !== null && f.status === 'suggested' ? ` ${Math.round(f.confidence * 100)}%` : ''}</span>
             <button type="button" class="link" onClick={async () => { await call('faces/reject', { root: person.root, faceId: f.id, personId: person.id }); reload(); }}>Not {d.name ?? 'this person'}</button>
+            {others.length > 0 && (
+              <select
+                aria-label={`Move the face in ${f.relPath} to another person`}
+                value=""
+                onChange={async (e) => {
+                  const target = Number((e.currentTarget as HTMLSelectElement).value);
+                  if (!target) return;
+                  await call('faces/assign', { root: person.root, faceId: f.id, personId: target });
+                  reload();
+                }}
+              >
+                <option value="">Move to…</option>
+                {others.map((o) => <option key={o.id} value={o.id}>{o.name}</option>)}
+              </select>
+            )}
           </li>
         ))}
       </ul>
