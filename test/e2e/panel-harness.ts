@@ -4,6 +4,7 @@
  * webview API whose messages are bridged (playwright binding) to the sidecar over its WebSocket.
  * VS Code's theme variables are provided for a light and a dark theme.
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, resolve } from 'node:path';
@@ -75,14 +76,18 @@ export async function openPanel(rpc: MessageConnection, allowedDirs: string[], o
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/') {
+      // The same policy the extension gives the panel: scripts only with the page's nonce.
+      const nonce = randomBytes(16).toString('base64');
       res.setHeader('content-type', 'text/html');
-      res.end(`<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><style id="theme">${themeCss(currentTheme)}</style>
+      res.end(`<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self'; style-src 'self' 'nonce-${nonce}'; script-src 'nonce-${nonce}'">
+<style id="theme" nonce="${nonce}">${themeCss(currentTheme)}</style>
 <link rel="stylesheet" href="/dist/panel.css"></head><body><div id="root"></div>
-<script>
+<script nonce="${nonce}">
   let saved;
   window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__toHost(m), getState: () => saved, setState: (s) => { saved = s; } });
 </script>
-<script src="/dist/panel.js"></script></body></html>`);
+<script nonce="${nonce}" src="/dist/panel.js"></script></body></html>`);
       return;
     }
     const file = url.pathname.startsWith('/dist/') ? join(REPO, url.pathname) : url.pathname === '/file' ? resolve(url.searchParams.get('p') ?? '') : '';

@@ -37,6 +37,8 @@ describe('Loupe panel against a real sidecar', { timeout: 600_000 }, () => {
     copyFileSync(join(ukb, 'ukbench00120.jpg'), join(root, 'dups', 'bridge.jpg'));
     copyFileSync(join(ukb, 'ukbench00120.jpg'), join(root, 'dups', 'bridge copy.jpg'));
     copyFileSync(join(ukb, 'ukbench00120_resize.jpg'), join(root, 'dups', 'bridge-small.jpg'));
+    // A hostile file name: must show as text, never run.
+    copyFileSync(join(SHARED_DATA, 'text2image', 'nature', 'silver_fir.jpg'), join(root, 'photos', '<img src=x onerror=alert(1)>.jpg'));
     writeFileSync(join(root, 'docs', 'trip.md'), '# Trip\n\n![the bridge](../dups/bridge%20copy.jpg)\n');
 
     sidecar = await startSidecar([root], [], { LOUPE_MODELS_DIR: join(SHARED, 'models') });
@@ -90,6 +92,23 @@ describe('Loupe panel against a real sidecar', { timeout: 600_000 }, () => {
     assert.equal(await page.locator('[role="grid"][aria-label="Search results"]').count(), 1);
   });
 
+  it('shows a file named like HTML as text: nothing in it runs', async () => {
+    const { page } = panel;
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.getByRole('tab', { name: 'Search' }).click();
+    await page.locator('input.query').fill('onerror');
+    await page.waitForFunction(() => document.querySelectorAll('.cell').length === 1);
+    await page.locator('.cell').first().click();
+    await page.locator('.detail h2', { hasText: '<img src=x onerror=alert(1)>.jpg' }).waitFor();
+    await page.waitForTimeout(500);
+    assert.deepEqual(dialogs, []);
+    assert.equal(await page.locator('img[src="x"]').count(), 0, 'no element was made from the name');
+  });
+
   it('names a group of faces, and the suggestion queue shrinks as it is worked through', async () => {
     const { page } = panel;
     const list = (await conn.connection.sendRequest('people/list', { includeClusters: true })) as PeopleListResult;
@@ -99,7 +118,7 @@ describe('Loupe panel against a real sidecar', { timeout: 600_000 }, () => {
     await conn.connection.sendRequest('people/name', { root, faceId: cluster.cover!.id, name: 'Colin' });
 
     await page.getByRole('tab', { name: 'People' }).click();
-    const review = page.locator('button', { hasText: /^Review suggestions/ });
+    const review = page.locator('button', { hasText: /^Review suggestions \(\d+\)/ });
     await review.waitFor();
     const before = Number(/\((\d+)\)/.exec(await review.innerText())?.[1] ?? 0);
     assert.ok(before >= 3, `${before} suggestions after naming one face`);
