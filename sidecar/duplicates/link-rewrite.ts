@@ -19,7 +19,8 @@ export function rewrittenLink(ref: StoredReference, newTarget: string): string {
   const wasEncoded = /%[0-9a-fA-F]{2}/.test(rawPath);
   const hasLiteralSpace = rawPath.includes(' ');
   const bareMarkdown = ref.syntax.startsWith('md-') && !hasLiteralSpace;
-  if (wasEncoded || (bareMarkdown && /[ ()<>]/.test(path))) {
+  // '#', '?' and '%' in a file name would read as a fragment, a query or an escape: always encode them.
+  if (wasEncoded || /[#?%]/.test(path) || (bareMarkdown && /[ ()<>]/.test(path))) {
     path = path.split('/').map((seg) => encodeURIComponent(seg).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/');
   }
   return path + suffix;
