@@ -161,6 +161,7 @@ test('the extension starts the real sidecar, finds an image by path, trashes it 
     await stopSidecar(started.child, 10_000);
   }
   assert.equal(started.child.exitCode, 0, `clean shutdown; log:\n${logs.slice(-10).join('\n')}`);
+  assert.ok(logs.length > 3 && !logs.join('\n').includes(started.handshake.token), 'the per-launch token never appears in the log');
 });
 
 test('a sidecar that cannot start is reported with its last log line', async () => {
