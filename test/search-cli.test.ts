@@ -170,13 +170,21 @@ describe('loupe CLI', () => {
     const root = tempDir();
     for (let i = 0; i < 40; i++) writeFile(join(root, `big${String(i).padStart(2, '0')}.jpg`), await makeImage('jpeg', 2400, 1800, i));
     ensureBuilt();
-    // Kill the CLI once some images are done (watch the catalog from outside through its progress output).
+    // Kill the CLI once its progress output says some images are done (a fixed delay is flaky on a busy machine).
     const child = spawn(process.execPath, [CLI, 'index', root, '--concurrency', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         resolve();
-      }, 1500);
+      }, 120_000);
+      child.stderr!.on('data', (d: Buffer) => {
+        const m = /(\d+)\/40 images/.exec(d.toString());
+        if (m && Number(m[1]) >= 1) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
       child.on('exit', () => {
         clearTimeout(timer);
         resolve();
