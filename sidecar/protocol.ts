@@ -180,10 +180,29 @@ export interface AssetDetails {
   thumbnail: string | null;
   /** Filled by later analyzers; empty until they are enabled. */
   tags: Array<{ name: string; score: number }>;
-  ocr: { text: string; lines: Array<{ text: string; box: number[]; confidence: number }> } | null;
+  /** Recognised text (null until the OCR analyzer has read the image); see `ocr/search`. */
+  ocr: OcrTextInfo | null;
   faces: FaceInfo[];
 }
 export const AssetGetRequest = new RequestType<AssetRef, AssetDetails, void>('asset/get');
+
+// ---- text in images (OCR) ----
+
+export type { OcrLineInfo, OcrSearchItem, OcrTextInfo } from './ocr/library';
+import type { OcrSearchItem, OcrTextInfo } from './ocr/library';
+
+export interface OcrSearchParams {
+  root?: string;
+  /** Words (prefix and typo tolerant) and "quoted phrases". */
+  query: string;
+  limit?: number;
+}
+export interface OcrSearchResult {
+  query: string;
+  items: Array<OcrSearchItem & { root: string }>;
+  total: number;
+}
+export const OcrSearchRequest = new RequestType<OcrSearchParams, OcrSearchResult, void>('ocr/search');
 export const ThumbnailPathRequest = new RequestType<AssetRef, { path: string | null }, void>('thumbnail/path');
 
 // ---- duplicates ----
@@ -251,6 +270,7 @@ export const METHODS = {
     SimilarRequest.method,
     AssetGetRequest.method,
     ThumbnailPathRequest.method,
+    OcrSearchRequest.method,
     DuplicatesListRequest.method,
     DuplicatesResolveRequest.method,
     DuplicatesUndoRequest.method,

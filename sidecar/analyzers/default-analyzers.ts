@@ -3,6 +3,7 @@ import type { Catalog } from '../catalog/catalog';
 import { loadFaceAnalyzer } from '../faces/load';
 import { facesEnabled } from '../faces/library';
 import { loadMobileNetAnalyzer, type LoadMobileNetOptions } from './mobilenet/load';
+import { loadOcrAnalyzer } from './ocr/load';
 import { pdqAnalyzer } from './pdq-analyzer';
 
 /** The analyzers that need no model file. Later issues add theirs here. */
@@ -19,6 +20,8 @@ export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): 
   const analyzers = defaultAnalyzers();
   const mobilenet = await loadMobileNetAnalyzer(options);
   if (mobilenet) analyzers.push(mobilenet);
+  const ocr = await loadOcrAnalyzer();
+  if (ocr) analyzers.push(ocr);
   return analyzers;
 }
 

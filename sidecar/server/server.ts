@@ -5,6 +5,7 @@ import { createMessageConnection, ResponseError, type MessageConnection } from '
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   AssetGetRequest,
+  OcrSearchRequest,
   AuthNotification,
   DuplicatesDismissRequest,
   DuplicatesHistoryRequest,
@@ -251,6 +252,14 @@ export class LoupeServer {
       const details = await root.details(params.id);
       if (!details) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${params.id} in ${root.root}`);
       return details;
+    }));
+    c.onRequest(OcrSearchRequest, guard(async (params) => {
+      if (!params || typeof params.query !== 'string') throw loupeError(LoupeErrorCodes.InvalidParams, 'ocr/search needs a "query" string');
+      const limit = Math.max(1, Math.min(params.limit ?? 50, 1000));
+      const results = await Promise.all(this.rootFor(params.root).map(async (r) => ({ root: r.root, ...(await r.searchText(params.query, limit)) })));
+      const items = results.flatMap((x) => x.items.map((i) => ({ ...i, root: x.root })));
+      items.sort((a, b) => b.matched - a.matched || b.score - a.score);
+      return { query: params.query, items: items.slice(0, limit), total: results.reduce((a, x) => a + x.total, 0) };
     }));
     c.onRequest(DuplicatesListRequest, guard(async (params) => {
       const reports = await Promise.all(this.rootFor(params?.root).map(async (r) => ({ root: r.root, report: await r.duplicates() })));

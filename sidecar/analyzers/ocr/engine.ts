@@ -1,6 +1,6 @@
 import { rectCorners, minAreaRect, type DbBox, type Point, type Quad } from './db-postprocess';
 import type { TextDetector } from './detector';
-import { cropQuad, unrotatePoint, type Raster } from './raster';
+import { cropQuad, rotateRaster, unrotatePoint, type Raster } from './raster';
 import type { Recognition, TextRecognizer } from './recognizer';
 
 export type Rotation = 0 | 90 | 180 | 270;
@@ -113,8 +113,13 @@ function orientationOrder(boxes: DbBox[]): Rotation[] {
  * it overlaps by at least half its height, and each row reads left to right.
  */
 export function readingOrder(quads: Quad[]): number[][] {
+  // Slightly skewed pages: measure rows along the text's own direction (median line angle).
+  const angles = quads.map((q) => Math.atan2(q[1][1] - q[0][1], q[1][0] - q[0][0])).sort((a, b) => a - b);
+  const angle = angles.length > 0 ? angles[angles.length >> 1] : 0;
+  const cos = Math.cos(-angle), sin = Math.sin(-angle);
   const spans = quads.map((q, i) => {
-    const ys = q.map((p) => p[1]), xs = q.map((p) => p[0]);
+    const pts = q.map(([x, y]) => [x * cos - y * sin, x * sin + y * cos]);
+    const ys = pts.map((p) => p[1]), xs = pts.map((p) => p[0]);
     return { i, top: Math.min(...ys), bottom: Math.max(...ys), left: Math.min(...xs) };
   });
   spans.sort((a, b) => (a.top + a.bottom) / 2 - (b.top + b.bottom) / 2);
@@ -201,14 +206,29 @@ export class OcrEngine {
       if (score >= o.orientationConfident) break;
     }
     const rotation = best?.rotation ?? 0;
-    const cands = boxes.map((b) => orient(b.quad, rotation, raster.width, raster.height));
-    const rest = [...boxes.keys()].filter((i) => !best?.readings.has(i));
+    // A turned page is turned upright and detected again: the detector finds upright lines best.
+    let page = raster;
+    let pageBoxes = boxes;
+    let regions = det.regions;
+    let known = best?.readings ?? new Map<number, Recognition>();
+    if (rotation !== 0) {
+      signal?.throwIfAborted();
+      page = rotateRaster(raster, rotation);
+      const again = await this.detector.detect(page, o.detLimit);
+      regions = again.regions;
+      pageBoxes = again.boxes.length > o.maxLines
+        ? [...again.boxes].sort((a, b) => quadArea(b.quad) - quadArea(a.quad)).slice(0, o.maxLines)
+        : again.boxes;
+      known = new Map();
+    }
+    const cands = pageBoxes.map((b) => orient(b.quad, 0, page.width, page.height));
+    const rest = [...pageBoxes.keys()].filter((i) => !known.has(i));
     signal?.throwIfAborted();
-    const restReadings = await this.readCandidates(raster, rest.map((i) => cands[i]));
-    const readings = new Map(best?.readings ?? []);
+    const restReadings = await this.readCandidates(page, rest.map((i) => cands[i]));
+    const readings = new Map(known);
     rest.forEach((i, k) => readings.set(i, restReadings[k]));
 
-    const kept = [...boxes.keys()].filter((i) => {
+    const kept = [...pageBoxes.keys()].filter((i) => {
       const r = readings.get(i);
       return r !== undefined && r.confidence >= o.dropScore && r.text.trim() !== '';
     });
@@ -221,13 +241,14 @@ export class OcrEngine {
         const i = kept[k];
         const r = readings.get(i) as Recognition;
         const text = r.text.trim().replace(/\s+/g, ' ');
-        lines.push({ text, confidence: r.confidence, quad: cands[i].source });
+        const quad = cands[i].source.map((p) => unrotatePoint(p, rotation, raster.width, raster.height)) as Quad;
+        lines.push({ text, confidence: r.confidence, quad });
         texts.push(text);
       }
       rowTexts.push(texts.join(' '));
     }
     const text = rowTexts.join('\n');
-    return { text, lines, rotation, detected: true, boxes: det.regions, truncated, language: languageHint(text) };
+    return { text, lines, rotation, detected: true, boxes: regions, truncated: truncated || pageBoxes.length < regions, language: languageHint(text) };
   }
 
   /** The whole image read as one line, or `fallback` when that reading is not confident. */
