@@ -30,6 +30,7 @@ export const DEFAULT_OCR_OPTIONS: OcrOptions = {
 };
 
 const WHOLE_LINE_MAX_HEIGHT = 96;
+const ORIENTATION_MARGIN = 0.05;
 const WHOLE_LINE_MIN_CONFIDENCE = 0.8;
 
 export interface OcrLine {
@@ -47,7 +48,7 @@ export interface OcrResult {
   rotation: Rotation;
   /** False when the cheap first pass found no text and recognition never ran. */
   detected: boolean;
-  /** Text regions found (before the maxLines cap). */
+  /** Text boxes found (before the maxLines cap). */
   boxes: number;
   /** True when lines were left unread because of maxLines or the detector's candidate cap. */
   truncated: boolean;
@@ -190,7 +191,6 @@ export class OcrEngine {
     const det = await this.detector.detect(raster, o.detLimit);
     if (det.boxes.length === 0) return { ...empty, detected: true };
     let boxes = det.boxes;
-    const truncated = boxes.length > o.maxLines || det.regions > this.detectorCandidateCap();
     if (boxes.length > o.maxLines) boxes = [...boxes].sort((a, b) => quadArea(b.quad) - quadArea(a.quad)).slice(0, o.maxLines);
 
     // Orientation: read the largest few lines the likely way; try the other ways only when unsure.
@@ -202,13 +202,15 @@ export class OcrEngine {
       const cands = sample.map((i) => orient(boxes[i].quad, rotation, raster.width, raster.height));
       const readings = await this.readCandidates(raster, cands);
       const score = meanConfidence(readings);
-      if (!best || score > best.score) best = { rotation, score, readings: new Map(sample.map((i, k) => [i, readings[k]])) };
+      // Another way round must be clearly better than the likely one (scene clutter reads badly every way).
+      if (!best || score > best.score + ORIENTATION_MARGIN) best = { rotation, score, readings: new Map(sample.map((i, k) => [i, readings[k]])) };
       if (score >= o.orientationConfident) break;
     }
     const rotation = best?.rotation ?? 0;
     // A turned page is turned upright and detected again: the detector finds upright lines best.
     let page = raster;
     let pageBoxes = boxes;
+    let found = det.boxes.length;
     let regions = det.regions;
     let known = best?.readings ?? new Map<number, Recognition>();
     if (rotation !== 0) {
@@ -216,6 +218,7 @@ export class OcrEngine {
       page = rotateRaster(raster, rotation);
       const again = await this.detector.detect(page, o.detLimit);
       regions = again.regions;
+      found = again.boxes.length;
       pageBoxes = again.boxes.length > o.maxLines
         ? [...again.boxes].sort((a, b) => quadArea(b.quad) - quadArea(a.quad)).slice(0, o.maxLines)
         : again.boxes;
@@ -248,7 +251,7 @@ export class OcrEngine {
       rowTexts.push(texts.join(' '));
     }
     const text = rowTexts.join('\n');
-    return { text, lines, rotation, detected: true, boxes: regions, truncated: truncated || pageBoxes.length < regions, language: languageHint(text) };
+    return { text, lines, rotation, detected: true, boxes: found, truncated: found > pageBoxes.length || regions > this.detectorCandidateCap(), language: languageHint(text) };
   }
 
   /** The whole image read as one line, or `fallback` when that reading is not confident. */
