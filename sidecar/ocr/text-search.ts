@@ -94,6 +94,15 @@ function allowedEdits(length: number): number {
   return 0;
 }
 
+/** Whether `term` starts with `word` typed with one edit ("invoce" -> "invoices"). */
+function typoPrefix(word: string, term: string): boolean {
+  for (let len = word.length - 1; len <= word.length + 1; len++) {
+    if (len <= 0 || len > term.length) continue;
+    if (editDistance(word, term.slice(0, len), 1) <= 1) return true;
+  }
+  return false;
+}
+
 export class OcrTextIndex {
   private readonly terms = new Map<string, Map<number, Posting>>();
   private readonly docTerms = new Map<number, string[]>();
@@ -196,13 +205,11 @@ export class OcrTextIndex {
     const edits = allowedEdits(word.length);
     if (edits > 0) {
       for (const term of this.terms.keys()) {
-        if (out.has(term) || Math.abs(term.length - word.length) > edits) continue;
-        const d = editDistance(word, term, edits);
+        if (out.has(term)) continue;
+        const d = Math.abs(term.length - word.length) > edits ? edits + 1 : editDistance(word, term, edits);
         if (d <= edits) out.set(term, d === 1 ? FUZZY1 : FUZZY2);
         // A word typed with a typo may also be the start of a longer term ("invoc" -> "invoices").
-        else if (allowPrefix && term.length > word.length && editDistance(word, term.slice(0, word.length), 1) <= 1 && word.length >= 4) {
-          out.set(term, FUZZY2);
-        }
+        else if (allowPrefix && word.length >= 4 && term.length > word.length && typoPrefix(word, term)) out.set(term, FUZZY2);
       }
     }
     if (out.size <= MAX_EXPANSIONS) return out;
