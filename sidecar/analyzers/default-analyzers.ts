@@ -20,17 +20,18 @@ export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): 
   const analyzers = defaultAnalyzers();
   const mobilenet = await loadMobileNetAnalyzer(options);
   if (mobilenet) analyzers.push(mobilenet);
-  const ocr = await loadOcrAnalyzer();
-  if (ocr) analyzers.push(ocr);
   return analyzers;
 }
 
 /**
- * The analyzers for one root: the defaults plus face detection, which the user can turn off per
- * root (then it records no faces without changing its version).
+ * The analyzers for one root: the defaults, OCR (its models come with the npm package; off with a
+ * note if they are missing), and face detection, which the user can turn off per root (then it
+ * records no faces without changing its version).
  */
 export async function loadAnalyzersFor(catalog: Catalog): Promise<Analyzer[]> {
   const analyzers = await loadDefaultAnalyzers();
+  const ocr = await loadOcrAnalyzer();
+  if (ocr) analyzers.push(ocr);
   const enabled = await facesEnabled(catalog);
   const faces = await loadFaceAnalyzer({ isEnabled: () => enabled });
   if (faces) analyzers.push(faces);

@@ -209,7 +209,8 @@ export class OcrTextIndex {
         const d = Math.abs(term.length - word.length) > edits ? edits + 1 : editDistance(word, term, edits);
         if (d <= edits) out.set(term, d === 1 ? FUZZY1 : FUZZY2);
         // A word typed with a typo may also be the start of a longer term ("invoc" -> "invoices").
-        else if (allowPrefix && word.length >= 4 && term.length > word.length && typoPrefix(word, term)) out.set(term, FUZZY2);
+        // (First letters are rarely the misread ones; checking them first keeps this cheap on a large vocabulary.)
+        else if (allowPrefix && word.length >= 4 && term.length > word.length && term[0] === word[0] && typoPrefix(word, term)) out.set(term, FUZZY2);
       }
     }
     if (out.size <= MAX_EXPANSIONS) return out;
