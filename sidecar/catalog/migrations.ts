@@ -165,7 +165,7 @@ export const MIGRATIONS: Migration[] = [
     version: 6,
     description: 'OCR: recognised text per image, its lines with boxes, and the inverted index (postings per term) for text search',
     statements: [
-      // One row per analysed image, also when it has no text (detected = false: the cheap gate stopped it).
+      // One row per analysed image, also when it has no text (detected = false: no text box found, recognition never ran).
       `CREATE TABLE ocr_text (
         asset_id BIGINT NOT NULL,
         text VARCHAR NOT NULL,

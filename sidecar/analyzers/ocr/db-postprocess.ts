@@ -38,16 +38,16 @@ export interface DbResult {
 }
 
 interface Region {
-  /** For each row the region spans: leftmost and rightmost x (enough for the convex hull). */
-  rowMin: Map<number, number>;
-  rowMax: Map<number, number>;
+  /** Flat x,y pairs: the ends of each horizontal run of the region (enough for its convex hull). */
+  ends: number[];
   count: number;
 }
 
-/** 8-connected components of map > thresh, as row extents (two-pass union-find labelling). */
+/** 8-connected components of map > thresh (two-pass union-find labelling, typed arrays). */
 function regionsOf(map: Float32Array, w: number, h: number, thresh: number): Region[] {
   const labels = new Int32Array(w * h);
-  const parent: number[] = [0];
+  let parent = new Int32Array(1024);
+  let next = 1;
   const find = (a: number): number => {
     while (parent[a] !== a) {
       parent[a] = parent[parent[a]];
@@ -63,41 +63,46 @@ function regionsOf(map: Float32Array, w: number, h: number, thresh: number): Reg
     return rb;
   };
   for (let y = 0; y < h; y++) {
+    const row = y * w;
     for (let x = 0; x < w; x++) {
-      const i = y * w + x;
+      const i = row + x;
       if (!(map[i] > thresh)) continue;
       let label = 0;
-      const neighbours = [
-        x > 0 ? labels[i - 1] : 0,
-        y > 0 && x > 0 ? labels[i - w - 1] : 0,
-        y > 0 ? labels[i - w] : 0,
-        y > 0 && x < w - 1 ? labels[i - w + 1] : 0,
-      ];
-      for (const n of neighbours) {
-        if (n === 0) continue;
-        label = label === 0 ? find(n) : union(label, n);
+      if (x > 0 && labels[i - 1] !== 0) label = labels[i - 1];
+      if (y > 0) {
+        const up = i - w;
+        if (x > 0 && labels[up - 1] !== 0) label = label === 0 ? labels[up - 1] : union(label, labels[up - 1]);
+        if (labels[up] !== 0) label = label === 0 ? labels[up] : union(label, labels[up]);
+        if (x < w - 1 && labels[up + 1] !== 0) label = label === 0 ? labels[up + 1] : union(label, labels[up + 1]);
       }
       if (label === 0) {
-        label = parent.length;
-        parent.push(label);
+        if (next >= parent.length) {
+          const grown = new Int32Array(parent.length * 2);
+          grown.set(parent);
+          parent = grown;
+        }
+        label = next++;
+        parent[label] = label;
       }
       labels[i] = label;
     }
   }
   const byRoot = new Map<number, Region>();
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const l = labels[y * w + x];
-      if (l === 0) continue;
+    const row = y * w;
+    let x = 0;
+    while (x < w) {
+      const l = labels[row + x];
+      if (l === 0) { x++; continue; }
       const r = find(l);
+      let end = x;
+      while (end + 1 < w && labels[row + end + 1] !== 0 && find(labels[row + end + 1]) === r) end++;
       let region = byRoot.get(r);
-      if (!region) {
-        region = { rowMin: new Map(), rowMax: new Map(), count: 0 };
-        byRoot.set(r, region);
-      }
-      region.count++;
-      if (!region.rowMin.has(y)) region.rowMin.set(y, x);
-      region.rowMax.set(y, x);
+      if (!region) byRoot.set(r, (region = { ends: [], count: 0 }));
+      region.count += end - x + 1;
+      region.ends.push(x, y);
+      if (end !== x) region.ends.push(end, y);
+      x = end + 1;
     }
   }
   return [...byRoot.values()];
@@ -181,33 +186,28 @@ export function rectCorners(r: RotatedRect): Quad {
   return [pts[i1], pts[i2], pts[i3], pts[i4]];
 }
 
-function insideQuad(q: Quad, x: number, y: number): boolean {
-  // Convex polygon: the point is on the same side of every edge (or on one).
-  let sign = 0;
-  for (let i = 0; i < 4; i++) {
-    const c = cross(q[i], q[(i + 1) % 4], [x, y]);
-    if (c === 0) continue;
-    const s = c > 0 ? 1 : -1;
-    if (sign === 0) sign = s;
-    else if (s !== sign) return false;
-  }
-  return true;
-}
-
 /** Mean probability inside the quad (PaddleOCR box_score_fast: the polygon filled within its bounding box). */
 function boxScore(map: Float32Array, w: number, h: number, q: Quad): number {
-  const xs = q.map((p) => p[0]), ys = q.map((p) => p[1]);
-  const xmin = Math.max(0, Math.min(w - 1, Math.floor(Math.min(...xs))));
-  const xmax = Math.max(0, Math.min(w - 1, Math.ceil(Math.max(...xs))));
+  const ys = q.map((p) => p[1]);
   const ymin = Math.max(0, Math.min(h - 1, Math.floor(Math.min(...ys))));
   const ymax = Math.max(0, Math.min(h - 1, Math.ceil(Math.max(...ys))));
   let sum = 0, n = 0;
   for (let y = ymin; y <= ymax; y++) {
-    for (let x = xmin; x <= xmax; x++) {
-      if (!insideQuad(q, x, y)) continue;
-      sum += map[y * w + x];
-      n++;
+    // The convex quad's span on this row: intersect the row with every edge.
+    let lo = Infinity, hi = -Infinity;
+    for (let e = 0; e < 4; e++) {
+      const [x0, y0] = q[e], [x1, y1] = q[(e + 1) % 4];
+      if ((y < Math.min(y0, y1)) || (y > Math.max(y0, y1))) continue;
+      if (y0 === y1) { lo = Math.min(lo, x0, x1); hi = Math.max(hi, x0, x1); continue; }
+      const x = x0 + ((y - y0) * (x1 - x0)) / (y1 - y0);
+      lo = Math.min(lo, x);
+      hi = Math.max(hi, x);
     }
+    if (lo > hi) continue;
+    const xa = Math.max(0, Math.ceil(lo - 1e-9)), xb = Math.min(w - 1, Math.floor(hi + 1e-9));
+    const row = y * w;
+    for (let x = xa; x <= xb; x++) sum += map[row + x];
+    n += Math.max(0, xb - xa + 1);
   }
   return n === 0 ? 0 : sum / n;
 }
@@ -232,11 +232,7 @@ export function dbPostprocess(
   const boxes: DbBox[] = [];
   for (const region of kept) {
     const points: Point[] = [];
-    for (const [y, x0] of region.rowMin) {
-      points.push([x0, y]);
-      const x1 = region.rowMax.get(y) ?? x0;
-      if (x1 !== x0) points.push([x1, y]);
-    }
+    for (let k = 0; k < region.ends.length; k += 2) points.push([region.ends[k], region.ends[k + 1]]);
     const rect = minAreaRect(points);
     if (Math.min(rect.w, rect.h) < options.minSize) continue;
     const score = boxScore(map, mapW, mapH, rectCorners(rect));

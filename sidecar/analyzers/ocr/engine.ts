@@ -22,11 +22,11 @@ export interface OcrOptions {
 
 export const DEFAULT_OCR_OPTIONS: OcrOptions = {
   detLimit: 960,
-  gateLimit: 320,
+  gateLimit: 480,
   dropScore: 0.5,
   maxLines: 400,
   orientationSample: 6,
-  orientationConfident: 0.9,
+  orientationConfident: 0.8,
 };
 
 const WHOLE_LINE_MAX_HEIGHT = 96;
@@ -46,7 +46,7 @@ export interface OcrResult {
   lines: OcrLine[];
   /** Clockwise rotation that makes the page upright. */
   rotation: Rotation;
-  /** False when the cheap first pass found no text and recognition never ran. */
+  /** False when no text box was found (by the cheap first pass or the full one): recognition never ran. */
   detected: boolean;
   /** Text boxes found (before the maxLines cap). */
   boxes: number;
@@ -106,7 +106,10 @@ function orientationOrder(boxes: DbBox[]): Rotation[] {
     if (bh >= 1.5 * bw) tall += bw * bh;
     else if (bw >= 1.5 * bh) wide += bw * bh;
   }
-  return tall > wide ? [90, 270, 0, 180] : [0, 180, 90, 270];
+  if (tall > wide) return [90, 270, 0, 180];
+  // Mostly wide lines: the page is upright or upside down (a quarter turn would make them tall).
+  if (wide > 0) return [0, 180];
+  return [0, 180, 90, 270];
 }
 
 /**
@@ -183,13 +186,14 @@ export class OcrEngine {
     if (raster.width < 2 || raster.height < 2) return empty;
     // A cheap low-resolution pass first: photos without text stop here. Small images skip it
     // (the full pass is as cheap).
-    if (Math.max(raster.width, raster.height) > o.gateLimit * 1.5) {
+    if (Math.max(raster.width, raster.height) > o.gateLimit * 1.2) {
+      // Any pixel over the text threshold lets the image through: small text is faint at this size.
       const gate = await this.detector.detect(raster, o.gateLimit);
-      if (gate.boxes.length === 0) return empty;
+      if (gate.regions === 0) return empty;
     }
     signal?.throwIfAborted();
     const det = await this.detector.detect(raster, o.detLimit);
-    if (det.boxes.length === 0) return { ...empty, detected: true };
+    if (det.boxes.length === 0) return empty;
     let boxes = det.boxes;
     if (boxes.length > o.maxLines) boxes = [...boxes].sort((a, b) => quadArea(b.quad) - quadArea(a.quad)).slice(0, o.maxLines);
 
