@@ -101,6 +101,21 @@ describe('OCR engine on real images', () => {
     assert.equal(rows.length, 15);
   });
 
+  it('reads a large scan from a full-resolution decode, boxes in full-image pixels', async () => {
+    const path = join(tempDir('loupe-ocr-big-'), 'big.png');
+    await sharp(join(OCR, 'testocr.png')).flatten({ background: '#fff' }).resize(2560, 1920).png().toFile(path);
+    const image = await decodeImage(path, 'big.png');
+    assert.equal(image.rgbWidth, 1440, 'the working image is shrunk');
+    const small = await read(join(OCR, 'testocr.png'));
+    const r = await recognizeDecoded(engine, image);
+    assertTestocr(r);
+    // Same boxes as on the original, 4x larger.
+    for (let i = 0; i < 3; i++) {
+      const a = r.lines[i].quad, b = small.lines[i].quad;
+      for (let k = 0; k < 4; k++) assert.ok(Math.abs(a[k][0] - 4 * b[k][0]) < 20 && Math.abs(a[k][1] - 4 * b[k][1]) < 20, `${a[k]} vs 4 x ${b[k]}`);
+    }
+  });
+
   it('reads Chinese', async () => {
     const r = await read(join(OCR, 'chinese.png'));
     assert.equal(r.text.replace(/\s+/g, ''), '繁體中文測試');

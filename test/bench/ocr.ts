@@ -230,6 +230,27 @@ async function run(): Promise<BenchResult> {
     log(`${NAME}: ${c.name} CER ${round(cer.errors / cer.length, 4)} ${round(ms, 0)} ms${t ? ` | tesseract CER ${t.cer} ${t.ms} ms` : ''}`);
   }
   if (unsupported.length > 0) notes.push(`not decodable by Loupe's decoder (BMP, PNM), left out of both columns: ${unsupported.map((u) => u.split(':')[0]).join(', ')}`);
+  // Small text on a 12 MP page: the working image (1440 px) shrinks it 2.8x; lines are found there
+  // and cropped from the full-resolution decode (detail) or from the working image.
+  const smallPage = join(scratch, 'small-text-4000x3000.png');
+  const smallLines = expected['testocr.png'].split('\n').filter(Boolean);
+  if (!existsSync(smallPage)) {
+    const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="4000" height="3000"><rect width="4000" height="3000" fill="#fff"/>` +
+      smallLines.map((l, i) => `<text x="300" y="${400 + i * 44}" font-family="DejaVu Sans" font-size="22" fill="#111">${esc(l)}</text>`).join('') + '</svg>';
+    await sharp(Buffer.from(svg)).png().toFile(smallPage);
+  }
+  const smallImage = await decodeImage(smallPage, 'small-text.png');
+  const smallText = {} as Record<string, { cer: number; ms: number }>;
+  for (const [label, detail] of [['fullResolutionCrops', true], ['workingImageCrops', false]] as const) {
+    await recognizeDecoded(engine, smallImage, { detail });
+    const t0 = performance.now();
+    const r = await recognizeDecoded(engine, smallImage, { detail });
+    const c = cerOf(r.text, smallLines.join('\n'));
+    smallText[label] = { cer: round(c.errors / c.length, 4), ms: round(performance.now() - t0, 1) };
+  }
+  log(`${NAME}: small text on 12 MP ${JSON.stringify(smallText)}`);
+
   const msList = pageRows.map((r) => r.ms);
   const tMsList = pageRows.flatMap((r) => (r.tesseract ? [r.tesseract.ms] : []));
   const pages = {
@@ -249,6 +270,7 @@ async function run(): Promise<BenchResult> {
     } : null,
     timeRatioLoupeOverTesseract: tMsList.length ? round(stats(msList).median / stats(tMsList).median, 3) : null,
     rows: pageRows,
+    smallTextOn12MP: smallText,
   };
 
   // ---- 2. mmocr ----
@@ -461,6 +483,7 @@ async function run(): Promise<BenchResult> {
       'Loupe ms = engine time on the decoded working image (decode listed per row); Tesseract ms = wall time of one CLI process (includes its start-up, ~ tens of ms).',
       'CER = edit distance / reference length, whitespace collapsed, case kept, spaces next to Han characters dropped on both sides (expected.json spaces out chinese.png); expected.json writes "HellO World" for cosmic.png.',
       `Loupe runs onnxruntime with ${threads} intra-op threads here; the indexer uses 1 per image with several images in flight.`,
+      'smallTextOn12MP: testocr.png\'s lines drawn at 22 px (DejaVu Sans via librsvg) on a 4000x3000 page; lines are detected on the 1440 px working image and cropped either from a full-resolution decode (the default) or from the working image.',
       'Word crops: Tesseract with --psm 7 (single line), which suits crops better than --psm 1.',
       'Search: for each distinct ground-truth text, 3 of its words (>= 3 letters) in random order; "first" means an image with that text ranks first. Typo variant: one letter deleted from each word of >= 5 letters.',
     ],

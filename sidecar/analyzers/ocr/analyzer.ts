@@ -2,7 +2,9 @@ import type { AnalyzerRows } from '../../catalog/types';
 import type { DecodedImage } from '../../decode/decode';
 import type { Analyzer } from '../../pipeline/analyzer';
 import { postingsOf } from '../../ocr/tokenize';
+import sharp from 'sharp';
 import type { OcrEngine, OcrResult } from './engine';
+import type { Raster } from './raster';
 
 export const OCR_ANALYZER = 'ocr';
 export const OCR_ANALYZER_VERSION = 1;
@@ -17,9 +19,46 @@ function intList(v: readonly number[]): string {
   return `[${v.join(',')}]`;
 }
 
+/** Long side of the detailed copy line crops are taken from (a 12 MP photo stays at full size). */
+export const DETAIL_MAX_SIDE = 4096;
+
+/**
+ * The image again at up to DETAIL_MAX_SIDE, decoded like the working image (EXIF rotation,
+ * flattened, sRGB), or null when the working image is already (nearly) full size or the source is
+ * not at hand. Only asked for once text has been found.
+ */
+export async function decodeDetail(image: DecodedImage, maxSide = DETAIL_MAX_SIDE): Promise<Raster | null> {
+  if (!image.source || image.format === 'svg') return null;
+  const target = Math.min(maxSide, Math.max(image.width, image.height));
+  if (target < Math.max(image.rgbWidth, image.rgbHeight) * 1.25) return null;
+  try {
+    const { data, info } = await sharp(image.source, { limitInputPixels: false, failOn: 'none', animated: false, pages: 1 })
+      .rotate()
+      .resize({ width: target, height: target, fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: { r: 128, g: 128, b: 128 } })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) return null;
+    // Same aspect as the working image, or the boxes would not line up.
+    if (Math.abs(info.width / info.height - image.rgbWidth / image.rgbHeight) > 0.02) return null;
+    return { data, width: info.width, height: info.height };
+  } catch {
+    return null; // the working image is still there: read from it
+  }
+}
+
+export interface RecognizeOptions {
+  signal?: AbortSignal;
+  /** Crop lines from a higher-resolution decode when the working image was shrunk (default true). */
+  detail?: boolean;
+}
+
 /** Reads the decode-once working image; boxes are scaled to the full image (after EXIF rotation). */
-export async function recognizeDecoded(engine: OcrEngine, image: DecodedImage, signal?: AbortSignal): Promise<OcrResult> {
-  const result = await engine.read({ data: image.rgb, width: image.rgbWidth, height: image.rgbHeight }, signal);
+export async function recognizeDecoded(engine: OcrEngine, image: DecodedImage, options: RecognizeOptions = {}): Promise<OcrResult> {
+  const detail = options.detail === false ? undefined : () => decodeDetail(image);
+  const result = await engine.read({ data: image.rgb, width: image.rgbWidth, height: image.rgbHeight }, options.signal, detail);
   const sx = image.width / image.rgbWidth, sy = image.height / image.rgbHeight;
   return {
     ...result,

@@ -8,6 +8,10 @@ export type Rotation = 0 | 90 | 180 | 270;
 export interface OcrOptions {
   /** Long side of the detection input (PaddleOCR det_limit_side_len). */
   detLimit: number;
+  /** Detection input long side used instead when the text found at detLimit is small. */
+  smallTextLimit: number;
+  /** Median line height (detection input pixels) under which text counts as small. */
+  smallTextPx: number;
   /** Long side of the cheap first pass that decides whether an image has text at all. */
   gateLimit: number;
   /** Lines below this recognition confidence are dropped (PaddleOCR drop_score). */
@@ -22,6 +26,8 @@ export interface OcrOptions {
 
 export const DEFAULT_OCR_OPTIONS: OcrOptions = {
   detLimit: 960,
+  smallTextLimit: 1440,
+  smallTextPx: 14,
   gateLimit: 480,
   dropScore: 0.5,
   maxLines: 400,
@@ -166,12 +172,19 @@ export class OcrEngine {
     this.options = { ...DEFAULT_OCR_OPTIONS, ...options };
   }
 
-  private async readCandidates(raster: Raster, cands: Candidate[]): Promise<Recognition[]> {
-    return this.recognizer.recognize(cands.map((c) => cropQuad(raster, c.source)));
+  /** Crops are taken from `raster`, whose size is `scale` times the frame the candidates are in. */
+  private async readCandidates(raster: Raster, cands: Candidate[], scale = 1): Promise<Recognition[]> {
+    const scaled = (q: Quad) => (scale === 1 ? q : (q.map(([x, y]) => [x * scale, y * scale]) as Quad));
+    return this.recognizer.recognize(cands.map((c) => cropQuad(raster, scaled(c.source))));
   }
 
-  async read(raster: Raster, signal?: AbortSignal): Promise<OcrResult> {
-    const result = await this.readPage(raster, signal);
+  /**
+   * Reads the text of `raster`. `detail`, when given, supplies the same image at a higher
+   * resolution (same aspect): lines are then found on `raster` but cropped from the detailed copy,
+   * which keeps small text legible (and the spaces between words).
+   */
+  async read(raster: Raster, signal?: AbortSignal, detail?: () => Promise<Raster | null>): Promise<OcrResult> {
+    const result = await this.readPage(raster, signal, detail);
     // A small line-shaped image is usually a cropped word, where the detector (which needs margins
     // around text) finds nothing or pieces: read it whole too and keep the more confident reading.
     if (raster.height > WHOLE_LINE_MAX_HEIGHT || raster.width < raster.height * 0.8 || raster.width > 1024) return result;
@@ -180,7 +193,7 @@ export class OcrEngine {
     return whole.lines.length > 0 && (result.lines.length === 0 || conf(whole) > conf(result)) ? whole : result;
   }
 
-  private async readPage(raster: Raster, signal?: AbortSignal): Promise<OcrResult> {
+  private async readPage(raster: Raster, signal?: AbortSignal, detail?: () => Promise<Raster | null>): Promise<OcrResult> {
     const o = this.options;
     const empty: OcrResult = { text: '', lines: [], rotation: 0, detected: false, boxes: 0, truncated: false, language: null };
     if (raster.width < 2 || raster.height < 2) return empty;
@@ -192,8 +205,24 @@ export class OcrEngine {
       if (gate.regions === 0) return empty;
     }
     signal?.throwIfAborted();
-    const det = await this.detector.detect(raster, o.detLimit);
+    let det = await this.detector.detect(raster, o.detLimit);
     if (det.boxes.length === 0) return empty;
+    // Small text on a large image: detect again at a higher resolution (boxes at 960 px clip it).
+    let detLimit = o.detLimit;
+    const longSide = Math.max(raster.width, raster.height);
+    if (longSide > o.detLimit && o.smallTextLimit > o.detLimit) {
+      const heights = det.boxes.map(({ quad }) => Math.min(
+        Math.hypot(quad[1][0] - quad[0][0], quad[1][1] - quad[0][1]),
+        Math.hypot(quad[3][0] - quad[0][0], quad[3][1] - quad[0][1]),
+      )).sort((a, b) => a - b);
+      const median = heights[heights.length >> 1] * (o.detLimit / longSide);
+      if (median < o.smallTextPx) {
+        detLimit = o.smallTextLimit;
+        signal?.throwIfAborted();
+        const finer = await this.detector.detect(raster, detLimit);
+        if (finer.boxes.length > 0) det = finer;
+      }
+    }
     let boxes = det.boxes;
     if (boxes.length > o.maxLines) boxes = [...boxes].sort((a, b) => quadArea(b.quad) - quadArea(a.quad)).slice(0, o.maxLines);
 
@@ -220,7 +249,7 @@ export class OcrEngine {
     if (rotation !== 0) {
       signal?.throwIfAborted();
       page = rotateRaster(raster, rotation);
-      const again = await this.detector.detect(page, o.detLimit);
+      const again = await this.detector.detect(page, detLimit);
       regions = again.regions;
       found = again.boxes.length;
       pageBoxes = again.boxes.length > o.maxLines
@@ -229,9 +258,17 @@ export class OcrEngine {
       known = new Map();
     }
     const cands = pageBoxes.map((b) => orient(b.quad, 0, page.width, page.height));
+    let cropFrom = page;
+    let scale = 1;
+    const detailed = detail && pageBoxes.length > 0 ? await detail() : null;
+    if (detailed) {
+      cropFrom = rotation === 0 ? detailed : rotateRaster(detailed, rotation);
+      scale = cropFrom.width / page.width;
+      known = new Map();
+    }
     const rest = [...pageBoxes.keys()].filter((i) => !known.has(i));
     signal?.throwIfAborted();
-    const restReadings = await this.readCandidates(page, rest.map((i) => cands[i]));
+    const restReadings = await this.readCandidates(cropFrom, rest.map((i) => cands[i]), scale);
     const readings = new Map(known);
     rest.forEach((i, k) => readings.set(i, restReadings[k]));
 
