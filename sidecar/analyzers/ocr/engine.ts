@@ -1,4 +1,4 @@
-import { rectCorners, minAreaRect, type DbBox, type Point, type Quad } from './db-postprocess';
+import { DEFAULT_DB_OPTIONS, rectCorners, minAreaRect, type DbBox, type Point, type Quad } from './db-postprocess';
 import type { TextDetector } from './detector';
 import { cropQuad, rotateRaster, unrotatePoint, type Raster } from './raster';
 import type { Recognition, TextRecognizer } from './recognizer';
@@ -37,6 +37,7 @@ export const DEFAULT_OCR_OPTIONS: OcrOptions = {
 
 const WHOLE_LINE_MAX_HEIGHT = 96;
 const ORIENTATION_MARGIN = 0.05;
+const ORIENTATION_PREFIX = 10;
 const WHOLE_LINE_MIN_CONFIDENCE = 0.8;
 
 export interface OcrLine {
@@ -86,6 +87,17 @@ function orient(quad: Quad, rotation: Rotation, w: number, h: number): Candidate
   if (bh / Math.max(bw, 1e-6) >= 1.5) upright = [upright[1], upright[2], upright[3], upright[0]];
   const source = upright.map((p) => unrotatePoint(p, rotation, w, h)) as Quad;
   return { upright, source };
+}
+
+/** Enough of a line to judge a reading: its first ORIENTATION_PREFIX heights of width. */
+function lineStart(c: Candidate): Candidate {
+  const [p0, p1, p2, p3] = c.source;
+  const w = Math.hypot(p1[0] - p0[0], p1[1] - p0[1]);
+  const h = Math.hypot(p3[0] - p0[0], p3[1] - p0[1]);
+  const f = Math.min(1, (ORIENTATION_PREFIX * h) / Math.max(w, 1e-6));
+  if (f >= 1) return c;
+  const along = (a: Point, b: Point): Point => [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f];
+  return { upright: c.upright, source: [p0, along(p0, p1), along(p3, p2), p3] };
 }
 
 function quadArea(q: Quad): number {
@@ -230,9 +242,10 @@ export class OcrEngine {
     const bySize = [...boxes.keys()].sort((a, b) => quadArea(boxes[b].quad) - quadArea(boxes[a].quad));
     const sample = bySize.slice(0, o.orientationSample);
     let best: { rotation: Rotation; score: number; readings: Map<number, Recognition> } | null = null;
-    for (const rotation of orientationOrder(boxes)) {
+    for (const [trial, rotation] of orientationOrder(boxes).entries()) {
       signal?.throwIfAborted();
-      const cands = sample.map((i) => orient(boxes[i].quad, rotation, raster.width, raster.height));
+      // The likely way is read in full (kept if it wins); other ways only by the start of each line.
+      const cands = sample.map((i) => orient(boxes[i].quad, rotation, raster.width, raster.height)).map((c) => (trial === 0 ? c : lineStart(c)));
       const readings = await this.readCandidates(raster, cands);
       const score = meanConfidence(readings);
       // Another way round must be clearly better than the likely one (scene clutter reads badly every way).
@@ -240,6 +253,7 @@ export class OcrEngine {
       if (score >= o.orientationConfident) break;
     }
     const rotation = best?.rotation ?? 0;
+    if (rotation !== orientationOrder(boxes)[0]) best = best && { ...best, readings: new Map() };
     // A turned page is turned upright and detected again: the detector finds upright lines best.
     let page = raster;
     let pageBoxes = boxes;
@@ -315,6 +329,6 @@ export class OcrEngine {
   }
 
   private detectorCandidateCap(): number {
-    return 1000;
+    return DEFAULT_DB_OPTIONS.maxCandidates;
   }
 }
