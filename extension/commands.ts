@@ -9,8 +9,10 @@ import {
   IndexCancelRequest,
   IndexErrorsRequest,
   IndexRescanRequest,
+  OcrSearchRequest,
   SearchRequest,
   SimilarRequest,
+  type OcrSearchResult,
   type SearchResponse,
 } from '../sidecar/protocol';
 import { isLinkDocument, type FoundImage } from './image-actions';
@@ -26,6 +28,28 @@ export function targetImageUri(arg: unknown): vscode.Uri | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   if (input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText) return input.uri;
   return undefined;
+}
+
+/** OCR hits as picker items: the matching line is the reason shown. */
+export function ocrAsSearch(r: OcrSearchResult): SearchResponse {
+  return {
+    query: r.query,
+    total: r.total,
+    nextCursor: null,
+    warnings: [],
+    items: r.items.map((i) => ({
+      root: i.root,
+      id: i.id,
+      relPath: i.relPath,
+      score: Math.min(1, i.score / Math.max(1e-9, r.items[0]?.score ?? 1)),
+      reasons: i.lines.slice(0, 2).map((l) => ({ kind: 'text' as const, text: `“${l.text}”` })),
+      thumbnail: i.thumbnail,
+      width: null,
+      height: null,
+      format: null,
+      takenAt: null,
+    })),
+  };
 }
 
 export function registerCommands(context: vscode.ExtensionContext, loupe: Loupe): void {
@@ -68,7 +92,7 @@ export function registerCommands(context: vscode.ExtensionContext, loupe: Loupe)
       {
         title: 'Find Images Containing Text',
         placeholder: 'Words in the image (typos are forgiven; "quotes" for a phrase)',
-        search: (q, token) => loupe.request(SearchRequest, { query: q, limit: 50 }, token),
+        search: async (q, token) => ocrAsSearch(await loupe.request(OcrSearchRequest, { query: q, limit: 50 }, token)),
         accept: 'menu',
       },
       onSimilar,

@@ -180,12 +180,31 @@ export interface AssetDetails {
   thumbnail: string | null;
   /** Filled by later analyzers; empty until they are enabled. */
   tags: Array<{ name: string; score: number }>;
-  ocr: { text: string; lines: Array<{ text: string; box: number[]; confidence: number }> } | null;
+  /** Recognised text (null until the OCR analyzer has read the image); see `ocr/search`. */
+  ocr: OcrTextInfo | null;
   faces: FaceInfo[];
 }
 export const AssetGetRequest = new RequestType<AssetRef, AssetDetails, void>('asset/get');
 /** The asset at an absolute file path (in any served root), or null if that file is not indexed. */
 export const AssetByPathRequest = new RequestType<{ path: string }, AssetDetails | null, void>('asset/byPath');
+
+// ---- text in images (OCR) ----
+
+export type { OcrLineInfo, OcrSearchItem, OcrTextInfo } from './ocr/library';
+import type { OcrSearchItem, OcrTextInfo } from './ocr/library';
+
+export interface OcrSearchParams {
+  root?: string;
+  /** Words (prefix and typo tolerant) and "quoted phrases". */
+  query: string;
+  limit?: number;
+}
+export interface OcrSearchResult {
+  query: string;
+  items: Array<OcrSearchItem & { root: string; thumbnail: string | null }>;
+  total: number;
+}
+export const OcrSearchRequest = new RequestType<OcrSearchParams, OcrSearchResult, void>('ocr/search');
 export const ThumbnailPathRequest = new RequestType<AssetRef, { path: string | null }, void>('thumbnail/path');
 
 // ---- duplicates ----
@@ -263,6 +282,7 @@ export const METHODS = {
     AssetGetRequest.method,
     AssetByPathRequest.method,
     ThumbnailPathRequest.method,
+    OcrSearchRequest.method,
     DuplicatesListRequest.method,
     DuplicatesResolveRequest.method,
     DuplicatesUndoRequest.method,

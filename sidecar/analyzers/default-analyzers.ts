@@ -4,6 +4,7 @@ import { loadFaceAnalyzer } from '../faces/load';
 import { facesEnabled } from '../faces/library';
 import { loadMobileNetAnalyzer, type LoadMobileNetOptions } from './mobilenet/load';
 import { analyzerEnabled } from './enabled';
+import { loadOcrAnalyzer } from './ocr/load';
 import { pdqAnalyzer } from './pdq-analyzer';
 
 /** The analyzers that need no model file. Later issues add theirs here. */
@@ -26,14 +27,20 @@ export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): 
 }
 
 /**
- * The analyzers for one root: the defaults plus face detection, which the user can turn off per
- * root (then it records no faces without changing its version).
+ * The analyzers for one root: the defaults, OCR (its models come with the npm package; off with a
+ * note if they are missing), and face detection, which the user can turn off per root (then it
+ * records no faces without changing its version).
  */
 export async function loadAnalyzersFor(catalog: Catalog): Promise<Analyzer[]> {
   const analyzers = await loadDefaultAnalyzers();
-  if (!analyzerEnabled('faces')) return analyzers;
-  const enabled = await facesEnabled(catalog);
-  const faces = await loadFaceAnalyzer({ isEnabled: () => enabled });
-  if (faces) analyzers.push(faces);
+  if (analyzerEnabled('ocr')) {
+    const ocr = await loadOcrAnalyzer();
+    if (ocr) analyzers.push(ocr);
+  }
+  if (analyzerEnabled('faces')) {
+    const enabled = await facesEnabled(catalog);
+    const faces = await loadFaceAnalyzer({ isEnabled: () => enabled });
+    if (faces) analyzers.push(faces);
+  }
   return analyzers;
 }

@@ -161,6 +161,40 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 6,
+    description: 'OCR: recognised text per image, its lines with boxes, and the inverted index (postings per term) for text search',
+    statements: [
+      // One row per analysed image, also when it has no text (detected = false: no text box found, recognition never ran).
+      `CREATE TABLE ocr_text (
+        asset_id BIGINT NOT NULL,
+        text VARCHAR NOT NULL,
+        language VARCHAR,
+        rotation INTEGER NOT NULL,
+        line_count INTEGER NOT NULL,
+        box_count INTEGER NOT NULL,
+        truncated BOOLEAN NOT NULL,
+        detected BOOLEAN NOT NULL,
+        term_count INTEGER NOT NULL
+      )`,
+      // box: the 4 corners x0,y0..x3,y3 in full-image pixels (after EXIF rotation), reading order.
+      `CREATE TABLE ocr_lines (
+        asset_id BIGINT NOT NULL,
+        line_index INTEGER NOT NULL,
+        text VARCHAR NOT NULL,
+        confidence DOUBLE NOT NULL,
+        box DOUBLE[8] NOT NULL
+      )`,
+      // The inverted index: folded term -> (asset, frequency, word positions, line of each occurrence).
+      `CREATE TABLE ocr_postings (
+        asset_id BIGINT NOT NULL,
+        term VARCHAR NOT NULL,
+        tf INTEGER NOT NULL,
+        positions INTEGER[] NOT NULL,
+        lines INTEGER[] NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

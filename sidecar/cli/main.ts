@@ -12,6 +12,7 @@ import { runDoctor } from './doctor';
 import { findDuplicateGroups } from '../duplicates/find-groups';
 import { FaceLibrary } from '../faces/library';
 import { parseServeArgs, serve } from '../server/serve-command';
+import { runTextCommand } from './text-command';
 
 class UsageError extends Error {}
 
@@ -22,6 +23,7 @@ Usage:
   loupe status <dir> [--json]
   loupe search <dir> <query> [--json] [--limit N]
   loupe search <dir> --queries <file> --json     one query per line in, one JSON line per query out
+  loupe text <dir|file> [--json]                 the text in each image (OCR); --json adds lines, boxes, confidences
   loupe duplicates <dir> [--json]                exact copies and near-duplicates, with the suggested keeper
   loupe people <dir> [--json]                    people and unnamed clusters with their faces
   loupe people name <dir> person:<id>|face:<id> <name> | merge <dir> <target> <source>... | reject <dir> <face> [person]
@@ -314,6 +316,12 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdSearch(rest);
       case 'duplicates':
         return await cmdDuplicates(rest);
+      case 'text': {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+        if (!positionals[0]) throw new UsageError('missing <dir|file>');
+        if (!existsSync(positionals[0])) throw new Error(`${positionals[0]}: no such file or folder`);
+        return await runTextCommand(positionals[0], { json: values.json ?? false, print });
+      }
       case 'people':
         return await cmdPeople(rest);
       case 'models':

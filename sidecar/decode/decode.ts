@@ -52,6 +52,11 @@ export interface DecodedImage {
   rgb: Buffer;
   rgbWidth: number;
   rgbHeight: number;
+  /**
+   * What was decoded: the file's bytes, or its path when it was too large to read into memory.
+   * For analyzers that need more detail than the working image (OCR line crops); never modified.
+   */
+  source?: Buffer | string;
 }
 
 /** Neutral grey: transparent areas should not look like black or white content to the models. */
@@ -213,6 +218,7 @@ export async function decodeImage(absPath: string, relPath: string, limits: Deco
     rgb,
     rgbWidth: info.width,
     rgbHeight: info.height,
+    source: input,
   };
 }
 

@@ -15,6 +15,9 @@ import type { DuplicateReport } from '../duplicates/types';
 import { FaceLibrary } from '../faces/library';
 import { SearchEngine, type SearchRequest as EngineSearchRequest, type SearchResult as EngineSearchResult } from '../search/search';
 import { closeEmbeddingIndexes } from '../vectors/registry';
+import { OcrTextIndex } from '../ocr/text-search';
+import { OcrTextSignal, ocrTextFilter } from '../ocr/signal';
+import { ocrOfAsset, searchOcr, type OcrSearchItem } from '../ocr/library';
 
 export interface RootServiceOptions {
   excludes?: readonly string[];
@@ -56,18 +59,22 @@ export class RootService extends EventEmitter<RunEvents> {
     readonly engine: SearchEngine,
     /** Faces and people of this root; assigns new faces incrementally after each change. */
     readonly people: FaceLibrary,
+    /** Recognised text of this root (in memory, loaded from the catalog's inverted index). */
+    readonly ocrIndex: OcrTextIndex,
     private readonly options: RootServiceOptions,
   ) {
     super();
     engine.registerFilterProvider(people.personFilter());
     engine.registerFilterProvider(people.facesFilter());
+    engine.registerSignal(new OcrTextSignal(ocrIndex));
+    engine.registerFilterProvider(ocrTextFilter(ocrIndex));
   }
 
   static async open(root: string, options: RootServiceOptions): Promise<RootService> {
     const catalog = await Catalog.open(root);
     const recovered = await recoverResolutions(catalog);
     if (recovered) options.logger.log('warn', `rolled back ${recovered} duplicate resolution(s) interrupted by a crash in ${root}`);
-    const service = new RootService(root, catalog, await SearchEngine.load(catalog), await FaceLibrary.open(catalog), options);
+    const service = new RootService(root, catalog, await SearchEngine.load(catalog), await FaceLibrary.open(catalog), await OcrTextIndex.load(catalog), options);
     if (options.watch !== false) {
       service.watcher = new RootWatcher(root, {
         excludes: options.excludes ?? DEFAULT_EXCLUDES,
@@ -182,7 +189,9 @@ export class RootService extends EventEmitter<RunEvents> {
     const settled = { upserted: [...new Set(change.upserted)].filter((id) => !removed.has(id)), removed: [...removed] };
     // Clients are told only once a search would already see the change.
     this.engine.remove(settled.removed);
+    this.ocrIndex.remove(settled.removed);
     this.engineUpdates = this.engineUpdates
+      .then(() => this.ocrIndex.refresh(settled.upserted))
       .then(() => this.engine.refresh(settled.upserted))
       .then(() => this.people.update())
       .catch((err: unknown) => this.options.logger.log('error', `search index update failed: ${err instanceof Error ? err.message : String(err)}`))
@@ -195,6 +204,11 @@ export class RootService extends EventEmitter<RunEvents> {
 
   search(request: EngineSearchRequest): Promise<EngineSearchResult> {
     return this.engine.search(request);
+  }
+
+  /** Images found by the words in them, with the matching lines and their boxes. */
+  searchText(query: string, limit: number): Promise<{ items: OcrSearchItem[]; total: number }> {
+    return searchOcr(this.catalog, this.ocrIndex, query, limit);
   }
 
   async status(): Promise<RootStatus> {
@@ -241,7 +255,7 @@ export class RootService extends EventEmitter<RunEvents> {
       error: a.errorCode ? { code: a.errorCode, message: a.errorMessage ?? '' } : null,
       thumbnail: this.thumbnailPath(a),
       tags: [],
-      ocr: null,
+      ocr: await ocrOfAsset(this.catalog, a.id),
       faces: await this.people.facesOfAsset(a.id),
     };
   }

@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   AssetByPathRequest,
   AssetGetRequest,
+  OcrSearchRequest,
   AuthNotification,
   DuplicatesDismissRequest,
   DuplicatesHistoryRequest,
@@ -267,6 +268,22 @@ export class LoupeServer {
         if (asset) return r.details(asset.id);
       }
       return null;
+    }));
+    c.onRequest(OcrSearchRequest, guard(async (params) => {
+      if (!params || typeof params.query !== 'string') throw loupeError(LoupeErrorCodes.InvalidParams, 'ocr/search needs a "query" string');
+      const limit = Math.max(1, Math.min(params.limit ?? 50, 1000));
+      const results = await Promise.all(this.rootFor(params.root).map(async (r) => ({ root: r.root, ...(await r.searchText(params.query, limit)) })));
+      const items = results.flatMap((x) => x.items.map((i) => ({ ...i, root: x.root })));
+      items.sort((a, b) => b.matched - a.matched || b.score - a.score);
+      // With thumbnails, so a list of hits can show each image.
+      const shown = await Promise.all(
+        items.slice(0, limit).map(async (i) => {
+          const [r] = this.rootFor(i.root);
+          const asset = await r.catalog.getAsset(i.id);
+          return { ...i, thumbnail: asset ? r.thumbnailPath(asset) : null };
+        }),
+      );
+      return { query: params.query, items: shown, total: results.reduce((a, x) => a + x.total, 0) };
     }));
     c.onRequest(DuplicatesListRequest, guard(async (params) => {
       const reports = await Promise.all(this.rootFor(params?.root).map(async (r) => ({ root: r.root, report: await r.duplicates() })));

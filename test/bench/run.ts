@@ -27,13 +27,14 @@ import { benchmark as serverSearch } from './server-search';
 import { benchmark as faces } from './faces';
 import { benchmark as sidecarStartup } from './sidecar-startup';
 import { benchmark as panelGrid } from './panel-grid';
+import { benchmark as ocr } from './ocr';
 import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
 
 // Benchmarks use the real model weights in ../shared/models unless LOUPE_MODELS_DIR says otherwise.
 const sharedModels = join(__dirname, '..', '..', '..', 'shared', 'models');
 if (!process.env.LOUPE_MODELS_DIR && existsSync(sharedModels)) process.env.LOUPE_MODELS_DIR = sharedModels;
 
-const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, sidecarStartup, panelGrid];
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, ocr, sidecarStartup, panelGrid];
 
 interface Outcome {
   name: string;
