@@ -58,12 +58,15 @@ function localManifest(baseUrl: string): ModelManifest {
   return m;
 }
 
-function firstFile(manifest: ModelManifest, id: string): ModelFile {
+/** A manifest file whose size, sha256 and address are pinned (every non-CLIP model's are). */
+type PinnedFile = ModelFile & { size: number; sha256: string; url: string };
+
+function firstFile(manifest: ModelManifest, id: string): PinnedFile {
   const entry = manifest.models.find((e) => e.id === id);
   assert.ok(entry, `manifest has ${id}`);
   const f = entry.files[0];
-  assert.ok(f, `${id} has a file`);
-  return f;
+  assert.ok(f && f.size !== null && f.sha256 !== null && f.url !== null, `${id} has a pinned file`);
+  return f as PinnedFile;
 }
 
 /** Runs `fn`, expecting a ModelError, and returns it. */
