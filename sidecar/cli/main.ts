@@ -7,6 +7,7 @@ import { indexRoot } from '../pipeline/indexer';
 import { SearchEngine, type SearchResult } from '../search/search';
 import { ModelResolver } from '../models/resolver';
 import { modelDownloadBytes } from '../models/manifest';
+import { SemanticSearch } from '../semantic/semantic-search';
 import { ProgressBar } from './progress-bar';
 import { VERSION } from '../version';
 import { runDoctor } from './doctor';
@@ -160,6 +161,8 @@ async function cmdSearch(args: string[]): Promise<number> {
   if (!queries && positionals.length < 2) throw new UsageError('missing <query>');
   return withCatalog(root, async (catalog) => {
     const engine = await SearchEngine.load(catalog);
+    // CLIP joins automatically when its model is on this machine; otherwise a warning says it is off.
+    engine.registerSignal(new SemanticSearch(catalog).signal());
     for (const query of queries ?? [positionals.slice(1).join(' ')]) {
       const result = await engine.search({ query, limit });
       if (values.json) print(JSON.stringify(result));

@@ -292,6 +292,8 @@ export class SearchEngine {
       const lists: RankedLists = [];
       settled.forEach((list, i) => {
         if (list) lists.push({ reg: signals[i], list });
+        const notice = signals[i].signal.notice?.(parsed);
+        if (notice && !warnings.includes(notice)) warnings.push(notice);
       });
       // From here on everything is synchronous: the table cannot change under the loops.
       const filter = new CompiledFilter(this.table, parsed, constraints);

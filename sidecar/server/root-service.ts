@@ -15,6 +15,7 @@ import type { DuplicateReport } from '../duplicates/types';
 import { FaceLibrary } from '../faces/library';
 import { SearchEngine, type SearchRequest as EngineSearchRequest, type SearchResult as EngineSearchResult } from '../search/search';
 import { closeEmbeddingIndexes } from '../vectors/registry';
+import { SemanticSearch } from '../semantic/semantic-search';
 
 export interface RootServiceOptions {
   excludes?: readonly string[];
@@ -61,7 +62,15 @@ export class RootService extends EventEmitter<RunEvents> {
     super();
     engine.registerFilterProvider(people.personFilter());
     engine.registerFilterProvider(people.facesFilter());
+    this.semantic = new SemanticSearch(catalog, (level, msg) => options.logger.log(level, msg));
+    engine.registerSignal(this.semantic.signal());
+    this.on('changed', (change) => {
+      this.semantic.applyChange(change).catch((err: unknown) => options.logger.log('warn', `semantic index update failed: ${err instanceof Error ? err.message : String(err)}`));
+    });
   }
+
+  /** CLIP search over this root (off until the model is on this machine). */
+  readonly semantic: SemanticSearch;
 
   static async open(root: string, options: RootServiceOptions): Promise<RootService> {
     const catalog = await Catalog.open(root);
