@@ -391,7 +391,7 @@ export class SearchEngine {
     const table = this.table;
     // Signals that found nothing do not lower everyone's score (a semantic-only match can reach 1).
     let best = 0;
-    for (const { reg, list } of lists) if (list.ids.length > 0) best += reg.weight / (this.k + 1);
+    for (const { reg, list } of lists) if (list.scores.length > 0) best += reg.weight / (this.k + 1);
     if (best === 0) best = 1;
     const single = lists.length === 1 ? ownSlots(lists[0].list, table) : null;
     let count: number;
