@@ -95,16 +95,18 @@ export const COLOUR_WORDS: Record<string, [number, number, number]> = {
 };
 const COLOUR_DIMS = 8;
 
-function colourVisual(size: number): Uint8Array {
+function colourVisual(size: number, batch: Dim = 'batch', rawInput = false): Uint8Array {
   const g = new GraphBuilder();
-  const pooled = g.op('ReduceMean', ['image'], { axes: [2, 3], keepdims: 0 });
+  let pooled = g.op('ReduceMean', ['image'], { axes: [2, 3], keepdims: 0 });
+  // MobileCLIP-style input is RGB in [0, 1] without mean/std: centre it inside the graph.
+  if (rawInput) pooled = g.op('Sub', [pooled, g.floats('half', [], new Float32Array([0.5]))]);
   const w = new Float32Array(3 * COLOUR_DIMS);
   for (let c = 0; c < 3; c++) w[c * COLOUR_DIMS + c] = 1;
   g.op('MatMul', [pooled, g.floats('w', [3, COLOUR_DIMS], w)], {}, 'embedding');
-  return g.model({ name: 'image', type: FLOAT, dims: ['batch', 3, size, size] }, { name: 'embedding', dims: ['batch', COLOUR_DIMS] });
+  return g.model({ name: 'image', type: FLOAT, dims: [batch, 3, size, size] }, { name: 'embedding', dims: [batch, COLOUR_DIMS] });
 }
 
-function colourTextual(tokenizer: ClipTokenizer, contextLength: number): Uint8Array {
+function colourTextual(tokenizer: ClipTokenizer, contextLength: number, batch: Dim = 'batch'): Uint8Array {
   const g = new GraphBuilder();
   const table = new Float32Array(49408 * COLOUR_DIMS);
   for (const [word, dir] of Object.entries(COLOUR_WORDS)) {
@@ -114,7 +116,7 @@ function colourTextual(tokenizer: ClipTokenizer, contextLength: number): Uint8Ar
   }
   const gathered = g.op('Gather', [g.floats('tokens', [49408, COLOUR_DIMS], table), 'text'], { axis: 0 });
   g.op('ReduceSum', [gathered, g.ints('axes', [1])], { keepdims: 0 }, 'embedding');
-  return g.model({ name: 'text', type: INT32, dims: ['batch', contextLength] }, { name: 'embedding', dims: ['batch', COLOUR_DIMS] });
+  return g.model({ name: 'text', type: INT32, dims: [batch, contextLength] }, { name: 'embedding', dims: [batch, COLOUR_DIMS] });
 }
 
 /** Deterministic small random weights (xorshift), scaled like a trained layer's. */
@@ -204,7 +206,7 @@ function sha256(path: string): string {
 function writeModel(
   modelsDir: string,
   id: string,
-  parts: { visual: Uint8Array; textual: Uint8Array; config: object; preprocess: object; tokenizerConfig: object },
+  parts: { visual: Uint8Array; textual: Uint8Array; config: object | null; preprocess: object | null; tokenizerConfig: object | null },
   preprocessing: Record<string, unknown>,
   baseUrl: string | null,
 ): GeneratedClip {
@@ -213,11 +215,16 @@ function writeModel(
   mkdirSync(join(dir, 'textual'), { recursive: true });
   writeFileSync(join(dir, 'visual', 'model.onnx'), parts.visual);
   writeFileSync(join(dir, 'textual', 'model.onnx'), parts.textual);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(parts.config));
-  writeFileSync(join(dir, 'visual', 'preprocess_cfg.json'), JSON.stringify(parts.preprocess));
-  writeFileSync(join(dir, 'textual', 'tokenizer_config.json'), JSON.stringify(parts.tokenizerConfig));
-  copyFileSync(TOKENIZER_JSON, join(dir, 'textual', 'tokenizer.json'));
-  const rels = ['config.json', 'visual/model.onnx', 'visual/preprocess_cfg.json', 'textual/model.onnx', 'textual/tokenizer.json', 'textual/tokenizer_config.json'];
+  const rels = ['visual/model.onnx', 'textual/model.onnx'];
+  // The MobileCLIP2 export is two bare models: no config files, the tokenizer comes from elsewhere.
+  if (parts.config && parts.preprocess && parts.tokenizerConfig) {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(parts.config));
+    writeFileSync(join(dir, 'visual', 'preprocess_cfg.json'), JSON.stringify(parts.preprocess));
+    writeFileSync(join(dir, 'textual', 'tokenizer_config.json'), JSON.stringify(parts.tokenizerConfig));
+    copyFileSync(TOKENIZER_JSON, join(dir, 'textual', 'tokenizer.json'));
+    rels.unshift('config.json');
+    rels.push('visual/preprocess_cfg.json', 'textual/tokenizer.json', 'textual/tokenizer_config.json');
+  }
   const entry: ModelEntry = {
     id,
     name: `generated test model ${id}`,
@@ -259,6 +266,26 @@ export function generateColourClip(modelsDir: string, options: { id?: string; ba
     { minSimilarity: 0.5, maxGapFromBest: 0.3 },
     options.baseUrl ?? null,
   );
+}
+
+export const MOBILECLIP_LIKE_ID = 'test-colour-mobileclip';
+
+/**
+ * The colour model exported the way MODELS.md describes MobileCLIP2-S0: fixed batch 1, RGB in
+ * [0,1] (no mean/std), bilinear, only the two model files; the tokenizer is the `clip-tokenizer`
+ * entry (the gz vocabulary). Its catalog also lists that tokenizer entry.
+ */
+export function generateMobileClipLike(modelsDir: string): GeneratedClip {
+  const size = 48;
+  const tokenizer = ClipTokenizer.fromFile(TOKENIZER_JSON);
+  const gen = writeModel(
+    modelsDir,
+    MOBILECLIP_LIKE_ID,
+    { visual: colourVisual(size, 1, true), textual: colourTextual(tokenizer, 77, 1), config: null, preprocess: null, tokenizerConfig: null },
+    { imageSize: size, mean: [0, 0, 0], std: [1, 1, 1], interpolation: 'bilinear', resizeMode: 'shortest', contextLength: 77, tokenizerModel: 'clip-tokenizer', minSimilarity: 0.5, maxGapFromBest: 0.3 },
+    null,
+  );
+  return gen;
 }
 
 export const VIT_B32_LIKE_ID = 'test-vit-b-32-like';
