@@ -71,6 +71,19 @@ interface SavedMeta {
 
 type Row = Record<string, unknown>;
 
+/** The HNSW graph every embedding index uses (exported so benchmarks measure the same thing). */
+export function newHnswIndex(dimensions: number, quantization: Quantization): Index {
+  return new Index({
+    dimensions,
+    metric: MetricKind.Cos,
+    quantization: SCALARS[quantization],
+    connectivity: CONNECTIVITY,
+    expansion_add: EXPANSION_ADD,
+    expansion_search: EXPANSION_SEARCH,
+    multi: false,
+  });
+}
+
 function num(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : (v as number);
 }
@@ -166,15 +179,7 @@ export class EmbeddingIndex {
   }
 
   private newIndex(dimensions: number): Index {
-    return new Index({
-      dimensions,
-      metric: MetricKind.Cos,
-      quantization: SCALARS[this.quantization],
-      connectivity: CONNECTIVITY,
-      expansion_add: EXPANSION_ADD,
-      expansion_search: EXPANSION_SEARCH,
-      multi: false,
-    });
+    return newHnswIndex(dimensions, this.quantization);
   }
 
   // ---- catalog reads ----
