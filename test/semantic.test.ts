@@ -180,7 +180,7 @@ describe('batching', () => {
       assert.deepEqual(hits.slice(0, 2).map((h) => paths.get(h.id)).sort(), RED_FILES);
       const stored = await catalog.read(`SELECT vector FROM image_embeddings WHERE model = $1 AND asset_id = $2`, [COLOUR_MODEL_ID, hits[0].id]);
       const exact = (stored[0].vector as number[]).reduce((a, x, k) => a + x * text[k], 0);
-      assert.ok(Math.abs(exact - hits[0].similarity) < 0.02, `${exact} vs ${hits[0].similarity} (i8)`);
+      assert.ok(Math.abs(exact - hits[0].similarity) < 0.02, `${exact} vs ${hits[0].similarity} (f16)`);
 
       // The semantic query cuts at the model's threshold: "yellow" finds the one yellow image only.
       process.env.LOUPE_CLIP_MODEL = COLOUR_MODEL_ID;

@@ -153,7 +153,7 @@ export const benchmark: Benchmark = {
     ];
 
     // ---- model ----
-    const dir = join(benchTmpDir(), 'clip-model');
+    const dir = join(benchTmpDir(), `clip-model-${layers}`);
     const recipe = { layers, v: 1 };
     if (!markerMatches(join(dir, 'recipe.json'), recipe)) {
       if (existsSync(dir)) removeScratch(dir);
@@ -179,25 +179,33 @@ export const benchmark: Benchmark = {
       tensors.push(await clipPreprocess(decoded, clip.config));
       preTimes.push(performance.now() - t);
     }
-    const encode: Array<{ batch: number; threads: number; imagesPerSecond: number; msPerImage: number }> = [];
-    const runBatches = async (m: ClipModel, batch: number) => {
-      await m.encodeImages(tensors.slice(0, batch)); // warm-up
+    // Every (threads, batch) pair: one warm-up pass each, then rounds interleaved so drift (CPU
+    // clocks, page cache, a neighbour's load) spreads over all pairs; the median round counts.
+    const encode: Array<{ batch: number; threads: number; imagesPerSecond: number; msPerImage: number; rounds: number[] }> = [];
+    const models = new Map<number, ClipModel>([[clip.threads, clip]]);
+    for (const t of [1, 2]) if (!models.has(t)) models.set(t, await model(gen, t));
+    const pairs = [...models.keys()].flatMap((threads) => [1, 2, 4, 8].map((batch) => ({ threads, batch })));
+    const timePass = async (m: ClipModel, batch: number) => {
       const t = performance.now();
       for (let i = 0; i < tensors.length; i += batch) await m.encodeImages(tensors.slice(i, i + batch));
-      const s = (performance.now() - t) / 1000;
-      return { batch, threads: m.threads, imagesPerSecond: round(tensors.length / s, 2), msPerImage: round((1000 * s) / tensors.length, 1) };
+      return tensors.length / ((performance.now() - t) / 1000);
     };
-    for (const batch of [1, 2, 4, 8]) {
-      encode.push(await runBatches(clip, batch));
-      log(`encode batch ${batch}: ${encode[encode.length - 1].imagesPerSecond} images/s`);
+    for (const p of pairs) await timePass(models.get(p.threads)!, p.batch);
+    const rounds = new Map(pairs.map((p) => [`${p.threads}/${p.batch}`, [] as number[]]));
+    for (let r = 0; r < envInt('LOUPE_BENCH_CLIP_ROUNDS', 2); r++) {
+      for (const p of pairs) rounds.get(`${p.threads}/${p.batch}`)!.push(await timePass(models.get(p.threads)!, p.batch));
     }
-    const best = encode.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond * 1.05 ? b : a));
-    if (clip.threads !== 1) {
-      const one = await model(gen, 1);
-      encode.push(await runBatches(one, best.batch));
-      log(`encode batch ${best.batch}, 1 thread: ${encode[encode.length - 1].imagesPerSecond} images/s`);
-      await one.dispose();
+    for (const p of pairs) {
+      const xs = rounds.get(`${p.threads}/${p.batch}`)!.sort((a, b) => a - b);
+      const med = xs[Math.floor((xs.length - 1) / 2)];
+      encode.push({ ...p, imagesPerSecond: round(med, 2), msPerImage: round(1000 / med, 1), rounds: xs.map((x) => round(x, 2)) });
+      log(`encode threads ${p.threads} batch ${p.batch}: ${round(med, 2)} images/s`);
     }
+    // The product default threads (clip.threads) decide the batch: the smallest within 5% of the best.
+    const own = encode.filter((e) => e.threads === clip.threads);
+    const top = Math.max(...own.map((e) => e.imagesPerSecond));
+    const best = own.filter((e) => e.imagesPerSecond >= top * 0.95).sort((a, b) => a.batch - b.batch)[0];
+    for (const m of models.values()) if (m !== clip) await m.dispose();
 
     // ---- end-to-end index run with the CLIP analyzer ----
     const libDir = join(benchTmpDir(), 'clip-library');
@@ -235,12 +243,12 @@ export const benchmark: Benchmark = {
       mkdirSync(root, { recursive: true });
       const catalog = await Catalog.open(root);
       await seedSyntheticCatalog(catalog, n);
-      // Vectors go in through a Parquet-free path: one INSERT per 2,000 rows of list literals.
-      const ids = (await catalog.read(`SELECT id FROM assets ORDER BY id`)).map((r) => Number(r.id));
-      for (let i = 0; i < ids.length; i += 2000) {
-        const values = ids.slice(i, i + 2000).map((id, j) => `(${id}, '${VIT_B32_LIKE_ID}', [${Array.from(vectors.subarray((i + j) * DIM, (i + j + 1) * DIM), (x) => x.toPrecision(7)).join(',')}]::FLOAT[])`);
-        await catalog.rawQuery(`INSERT INTO image_embeddings VALUES ${values.join(',')}`);
-      }
+      // The same clustered kind of vectors, drawn in SQL (a JS -> SQL literal path is far too slow at 100k).
+      await catalog.rawQuery(`CREATE TEMP TABLE centres AS SELECT c, list_transform(range(${DIM}), x -> random() - 0.5) AS v FROM range(256) t(c)`);
+      await catalog.rawQuery(
+        `INSERT INTO image_embeddings SELECT a.id, '${VIT_B32_LIKE_ID}', list_transform(c.v, x -> CAST(x + 0.6 * (random() - 0.5) AS FLOAT))
+         FROM assets a JOIN centres c ON c.c = hash(a.id) % 256`,
+      );
       const tOpen = performance.now();
       await clipIndexFor(catalog, VIT_B32_LIKE_ID);
       const openSeconds = round((performance.now() - tOpen) / 1000, 1);
@@ -250,6 +258,7 @@ export const benchmark: Benchmark = {
       await engine.search('warm up');
       const withText: number[] = [];
       const cached: number[] = [];
+      const semanticOnly: number[] = [];
       let returned = 0;
       for (let i = 0; i < nQueries; i++) {
         let t = performance.now();
@@ -259,11 +268,16 @@ export const benchmark: Benchmark = {
         t = performance.now();
         await engine.search(`sunset beach ${n} ${i}`);
         cached.push(performance.now() - t);
+        t = performance.now();
+        await semantic.query(`sunset beach ${n} ${i}`);
+        semanticOnly.push(performance.now() - t);
       }
       latency[n] = {
         indexOpenSeconds: openSeconds,
         withTextEncodingMs: { p50: percentile(withText, 0.5), p99: percentile(withText, 0.99) },
         textCachedMs: { p50: percentile(cached, 0.5), p99: percentile(cached, 0.99) },
+        /** The semantic part alone (cached text): USearch top 1,000 + relevance cut, no fusion. */
+        semanticOnlyCachedMs: { p50: percentile(semanticOnly, 0.5), p99: percentile(semanticOnly, 0.99) },
         meanItemsPerPage: round(returned / nQueries, 1),
       };
       log(`latency at ${n}: ${JSON.stringify(latency[n])}`);
