@@ -88,6 +88,8 @@ export class RootService extends EventEmitter<RunEvents> {
       await service.watcher.start();
     }
     service.state = 'idle';
+    // Load (and sha256-check) the CLIP model in the background, not on the first query.
+    service.semantic.currentModel().catch(() => undefined);
     return service;
   }
 
