@@ -7,9 +7,9 @@ import type { ClipModel } from './clip-model';
 import { clipPreprocess } from './preprocess';
 
 /**
- * Images per image-tower run. Measured with the ViT-B/32-like model on 2 cores (npm run bench --
- * clip): batching hardly changes CPU throughput (see the bench JSON), so a small batch keeps memory
- * and the event-loop pause per run low.
+ * Images per image-tower run. With the ViT-B/32-sized model on 2 cores, one thread (npm run bench
+ * -- clip): batch 1 5.7, 2 6.1, 4 7.7, 8 5.8 images/s (noisy: the machine was shared). Larger batches
+ * also pause the event loop longer (onnxruntime-node runs on the JS thread), so 4 it is.
  */
 export const DEFAULT_CLIP_BATCH = 4;
 

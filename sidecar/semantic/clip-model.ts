@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import type { ClipConfig } from './config';
@@ -15,12 +14,17 @@ export class ClipModelError extends Error {
 }
 
 /**
- * onnxruntime intra-op threads for the CLIP sessions: LOUPE_CLIP_THREADS, else every core up to 4.
- * CLIP is most of the indexing cost, and a query's text encoding is on the user's critical path.
+ * onnxruntime intra-op threads for the CLIP sessions: LOUPE_CLIP_THREADS, else
+ * LOUPE_INTRA_OP_THREADS, else 1. On the 2-core development machine (shared, load average 6-7)
+ * one thread encoded 5.7-7.7 images/s against 2.0-5.2 with two (npm run bench -- clip): the
+ * spinning second thread loses to the decoders and other work; a session runs one batch at a time.
  */
 export function defaultClipThreads(): number {
-  const env = Number.parseInt(process.env.LOUPE_CLIP_THREADS ?? '', 10);
-  return Number.isFinite(env) && env > 0 ? env : Math.max(1, Math.min(4, availableParallelism()));
+  for (const name of ['LOUPE_CLIP_THREADS', 'LOUPE_INTRA_OP_THREADS']) {
+    const env = Number.parseInt(process.env[name] ?? '', 10);
+    if (Number.isFinite(env) && env > 0) return env;
+  }
+  return 1;
 }
 
 export function l2normalise(v: Float32Array): Float32Array {
