@@ -156,7 +156,11 @@ describe('semantic search over RPC', () => {
     assert.equal(status.modelId, COLOUR_MODEL_ID, 'the enabled model is now the chosen one');
     assert.equal(status.roots[0].images, 9);
 
-    const red: SearchResponse = await c.connection.sendRequest(SearchRequest, { query: 'red' });
+    // The server never makes a query wait for the vector index to open; it says so meanwhile.
+    const red = await waitFor('semantic index ready', async () => {
+      const r: SearchResponse = await c.connection.sendRequest(SearchRequest, { query: 'red' });
+      return r.warnings.some((w) => /getting ready/.test(w)) ? null : r;
+    });
     assert.deepEqual(red.warnings, []);
     const paths = red.items.map((h) => h.relPath);
     // Hybrid: the two red images by colour, the decoy by its name; nothing else passes the cut.

@@ -49,6 +49,11 @@ export class SemanticSearch {
     readonly catalog: Catalog,
     private readonly log: Log = () => undefined,
     private readonly resolver: () => ModelResolver = () => new ModelResolver(),
+    /**
+     * Whether a query waits for the vector index to open (true: the CLI's one-shot search). The
+     * server passes false: a keystroke never waits for a rebuild, the other signals answer meanwhile.
+     */
+    private readonly waitForIndex = true,
   ) {}
 
   /** Forget the loaded/missing model (after `semantic/enable` or a settings change). */
@@ -62,10 +67,27 @@ export class SemanticSearch {
       // A missing model is looked for again on a later query (cheap: file existence only).
       this.model.then((m) => {
         if (!m) this.model = null;
+        else this.openIndex(m.id);
       }, () => (this.model = null));
     }
     return this.model;
   }
+
+  /** The model's vector index, opened (loaded, or rebuilt from the catalog) in the background. */
+  private openIndex(modelId: string): void {
+    if (this.indexReady.has(modelId)) return;
+    this.indexReady.set(modelId, false);
+    clipIndexFor(this.catalog, modelId, this.log).then(
+      () => this.indexReady.set(modelId, true),
+      (err: unknown) => {
+        this.indexReady.delete(modelId);
+        this.log('warn', `semantic index for ${modelId} did not open: ${errorMessage(err)}`);
+      },
+    );
+  }
+
+  /** model id -> whether its index finished opening (a large library's first rebuild takes a while). */
+  private readonly indexReady = new Map<string, boolean>();
 
   /** Images most similar to the text, best first, after the relevance cut. */
   async query(text: string): Promise<{ matches: SemanticMatch[]; notice: string | null }> {
@@ -81,6 +103,10 @@ export class SemanticSearch {
           ? `semantic search is off: ${state.problem}`
           : `semantic search is off (model ${state.modelId} not downloaded; enabling it downloads about ${mb} MB: "loupe models fetch ${state.modelId}"); matched on file names and other signals only`,
       };
+    }
+    this.openIndex(model.id);
+    if (!this.waitForIndex && !this.indexReady.get(model.id)) {
+      return { matches: [], notice: 'semantic search is getting ready (loading the vector index); try again in a moment' };
     }
     const index = await clipIndexFor(this.catalog, model.id, this.log);
     if (index.size === 0) return { matches: [], notice: 'semantic search: no image is embedded yet (indexing will do it)' };

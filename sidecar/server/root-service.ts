@@ -62,7 +62,7 @@ export class RootService extends EventEmitter<RunEvents> {
     super();
     engine.registerFilterProvider(people.personFilter());
     engine.registerFilterProvider(people.facesFilter());
-    this.semantic = new SemanticSearch(catalog, (level, msg) => options.logger.log(level, msg));
+    this.semantic = new SemanticSearch(catalog, (level, msg) => options.logger.log(level, msg), undefined, false);
     engine.registerSignal(this.semantic.signal());
     this.on('changed', (change) => {
       this.semantic.applyChange(change).catch((err: unknown) => options.logger.log('warn', `semantic index update failed: ${err instanceof Error ? err.message : String(err)}`));

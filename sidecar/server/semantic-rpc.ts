@@ -93,7 +93,10 @@ export async function enableSemantic(roots: RootService[], model: string | undef
   }
   progress({ kind: 'end', message: 'semantic search enabled' });
   await saveSelectedClipModel(modelId);
-  for (const r of roots) r.semantic.reset();
+  for (const r of roots) {
+    r.semantic.reset();
+    r.semantic.currentModel().catch(() => undefined); // load it and open its index now, not on the first query
+  }
   const started = roots.filter((r) => {
     r.requestRun('semantic search enabled');
     return true;
