@@ -97,9 +97,6 @@ export async function enableSemantic(roots: RootService[], model: string | undef
     r.semantic.reset();
     r.semantic.currentModel().catch(() => undefined); // load it and open its index now, not on the first query
   }
-  const started = roots.filter((r) => {
-    r.requestRun('semantic search enabled');
-    return true;
-  });
-  return { modelId, downloadedBytes, started: started.map((r) => r.root) };
+  for (const r of roots) r.requestRun('semantic search enabled');
+  return { modelId, downloadedBytes, started: roots.map((r) => r.root) };
 }
