@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import type { ClipConfig } from './config';
 import { ClipTokenizer } from './tokenizer';
@@ -52,7 +51,9 @@ interface Tower {
 async function openTower(path: string, input: string, threads: number, what: string): Promise<Tower> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(await readFile(path), {
+    // By path, not a Buffer: onnxruntime reads the file itself, so a 350 MB tower is not also held
+    // in the JS heap while the session is built.
+    session = await ort.InferenceSession.create(path, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
