@@ -17,6 +17,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
 import { Catalog } from '../../sidecar/catalog/catalog';
 import { decodeImage, DEFAULT_LIMITS } from '../../sidecar/decode/decode';
@@ -42,7 +44,12 @@ function percentile(values: number[], q: number): number {
   return round(s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))], 2);
 }
 
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Resident memory after a full GC (so garbage from earlier steps does not count). */
 function rssMB(): number {
+  gc();
   return round(process.memoryUsage().rss / 1e6, 0);
 }
 
