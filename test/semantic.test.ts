@@ -19,7 +19,8 @@ import { clipIndexFor, SemanticSearch } from '../sidecar/semantic/semantic-searc
 import type { ClipModel } from '../sidecar/semantic/clip-model';
 import { closeEmbeddingIndexes } from '../sidecar/vectors/registry';
 import { COLOUR_MODEL_ID, generateColourClip, generateMobileClipLike, MOBILECLIP_LIKE_ID } from './helpers/clip-models';
-import { COLOUR_FILES, makeColourLibrary, RED_FILES } from './helpers/colour-library';
+import { COLOUR_FILES, makeColourLibrary, RED_FILES, serveFolder } from './helpers/colour-library';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mobileNetAnalyzer } from './helpers/mobilenet';
 import { SHARED_MODELS, tempDir } from './helpers/temp';
 
@@ -94,6 +95,41 @@ describe('CLIP model config', () => {
     assert.deepEqual(paths.sort(), ['config.json', 'textual/model.onnx', 'textual/tokenizer.json', 'textual/tokenizer_config.json', 'visual/model.onnx', 'visual/preprocess_cfg.json']);
     const mobile = clip[2];
     assert.deepEqual(mobile.files.map((f) => [f.size, f.sha256?.slice(0, 8)]), [[45557999, 'd78bf2af'], [64423473, '06bb86af']]);
+  });
+});
+
+describe('unpinned model files (the Immich exports until their sha256 is pinned)', () => {
+  it('are downloaded, checked against the sha256 recorded then, and fetched again when the copy is damaged', async () => {
+    const dir = tempDir('loupe-unpinned-');
+    const server = await serveFolder(dir);
+    try {
+      const gen = generateColourClip(dir, { baseUrl: server.baseUrl });
+      for (const f of gen.entry.files) {
+        f.sha256 = null;
+        f.size = null;
+        f.approxSize = 1000;
+      }
+      const cache = tempDir('loupe-unpinned-cache-');
+      const resolver = new ModelResolver({ manifest: gen.manifest, modelsDir: null, cacheDir: cache });
+      const files = await resolver.resolve(COLOUR_MODEL_ID);
+      const visual = files[`clip/${COLOUR_MODEL_ID}/visual/model.onnx`];
+      assert.match(readFileSync(`${visual}.sha256`, 'utf8'), /^[0-9a-f]{64}\n$/);
+      const fetched = server.requests.length;
+      const again = new ModelResolver({ manifest: gen.manifest, modelsDir: null, cacheDir: cache });
+      await again.resolve(COLOUR_MODEL_ID);
+      assert.equal(server.requests.length, fetched, 'the recorded sha256 matches: nothing fetched again');
+      writeFileSync(visual, Buffer.from('damaged'));
+      const third = new ModelResolver({ manifest: gen.manifest, modelsDir: null, cacheDir: cache });
+      assert.deepEqual((await third.verify(COLOUR_MODEL_ID)).filter((v) => !v.verified).map((v) => v.path), [`clip/${COLOUR_MODEL_ID}/visual/model.onnx`]);
+      await third.resolve(COLOUR_MODEL_ID);
+      assert.equal(server.requests.length, fetched + 1, 'only the damaged file is fetched again');
+      assert.deepEqual(readFileSync(visual), readFileSync(join(dir, `clip/${COLOUR_MODEL_ID}/visual/model.onnx`)));
+      // In the configured folder (put there by the user) an unpinned file is taken as it is.
+      const byHand = new ModelResolver({ manifest: gen.manifest, modelsDir: dir, cacheDir: tempDir() });
+      assert.ok((await byHand.verify(COLOUR_MODEL_ID)).every((v) => v.verified && v.location === 'configured'));
+    } finally {
+      await server.close();
+    }
   });
 });
 
