@@ -29,6 +29,8 @@ export const LoupeErrorCodes = {
   InvalidCursor: -32004,
   /** A duplicate resolution or undo could not be done; nothing was left half-done. */
   ResolutionFailed: -32005,
+  /** A model could not be downloaded or did not match its sha256; nothing was enabled. */
+  DownloadFailed: -32006,
 } as const;
 
 export function loupeError(code: number, message: string): ResponseError<void> {
@@ -268,6 +270,58 @@ export const FacesCropRequest = new RequestType<{ root: string; faceId: number }
 /** Privacy: deletes every face, person and decision of a root and turns face detection off for it. */
 export const FacesDeleteAllRequest = new RequestType<{ root: string }, { faces: number; people: number; decisions: number }, void>('faces/deleteAll');
 
+// ---- semantic search (CLIP) ----
+
+export interface SemanticModelInfo {
+  id: string;
+  name: string;
+  /** Bytes the model's files take (approximate where not pinned). */
+  bytes: number;
+  downloaded: boolean;
+  /** Average recall in Immich's published CLIP table, where known. */
+  averageRecall: number | null;
+  /** Queries in other languages than English work (false for the default model). */
+  multilingual: boolean;
+}
+
+export interface SemanticRootStatus {
+  root: string;
+  /** Indexed images, and how many of them have an embedding of the chosen model. */
+  images: number;
+  embedded: number;
+}
+
+export interface SemanticStatusResult {
+  /** The model is on this machine: indexing embeds images and search uses it. */
+  enabled: boolean;
+  modelId: string;
+  modelName: string | null;
+  downloaded: boolean;
+  /** What `semantic/enable` would download now, in bytes (0 when downloaded). */
+  bytesToDownload: number;
+  /** Why semantic search is off or limited, in words for the user; null when all is well. */
+  note: string | null;
+  roots: SemanticRootStatus[];
+  /** The CLIP models one can choose. */
+  models: SemanticModelInfo[];
+}
+export const SemanticStatusRequest = new RequestType<RootParams, SemanticStatusResult, void>('semantic/status');
+
+export interface SemanticEnableParams {
+  /** Manifest id of the CLIP model; default: the current choice. */
+  model?: string;
+  /** LSP work-done token for download progress ($/progress); cancel with $/cancelRequest or window/workDoneProgress/cancel. */
+  workDoneToken?: string | number;
+}
+export interface SemanticEnableResult {
+  modelId: string;
+  /** Bytes fetched by this call (0 when every file was already here). */
+  downloadedBytes: number;
+  /** Roots where an index run started to embed the images. */
+  started: string[];
+}
+export const SemanticEnableRequest = new RequestType<SemanticEnableParams, SemanticEnableResult, void>('semantic/enable');
+
 /** Every request and notification method, for the docs check and the method table. */
 export const METHODS = {
   requests: [
@@ -300,6 +354,8 @@ export const METHODS = {
     FacesSuggestionsRequest.method,
     FacesCropRequest.method,
     FacesDeleteAllRequest.method,
+    SemanticStatusRequest.method,
+    SemanticEnableRequest.method,
   ],
   clientNotifications: [AuthNotification.method, 'initialized', 'exit', '$/cancelRequest'],
   serverNotifications: [IndexChangedNotification.method, '$/progress'],

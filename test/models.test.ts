@@ -58,12 +58,15 @@ function localManifest(baseUrl: string): ModelManifest {
   return m;
 }
 
-function firstFile(manifest: ModelManifest, id: string): ModelFile {
+/** A manifest file whose size, sha256 and address are pinned (every non-CLIP model's are). */
+type PinnedFile = ModelFile & { size: number; sha256: string; url: string };
+
+function firstFile(manifest: ModelManifest, id: string): PinnedFile {
   const entry = manifest.models.find((e) => e.id === id);
   assert.ok(entry, `manifest has ${id}`);
   const f = entry.files[0];
-  assert.ok(f, `${id} has a file`);
-  return f;
+  assert.ok(f && f.size !== null && f.sha256 !== null && f.url !== null, `${id} has a pinned file`);
+  return f as PinnedFile;
 }
 
 /** Runs `fn`, expecting a ModelError, and returns it. */
@@ -239,7 +242,8 @@ afterEach(async () => {
 describe('resolution order', () => {
   it('uses the configured models folder first, without any network request', async () => {
     const resolver = new ModelResolver({ manifest, modelsDir: SHARED_MODELS, cacheDir });
-    for (const entry of manifest.models) {
+    // ../shared/models holds every model except the opt-in CLIP ones (no CLIP weights exist here).
+    for (const entry of manifest.models.filter((e) => !e.optIn)) {
       const file = firstFile(manifest, entry.id);
       const p = await resolver.resolveFile(entry.id);
       assert.equal(p, join(SHARED_MODELS, file.path));
@@ -654,7 +658,7 @@ describe('download policy', () => {
 describe('verify() and locate()', () => {
   it('verify() reports the shared model files as verified', async () => {
     const resolver = new ModelResolver({ manifest, modelsDir: SHARED_MODELS, cacheDir });
-    for (const entry of manifest.models) {
+    for (const entry of manifest.models.filter((e) => !e.optIn)) {
       const statuses = await resolver.verify(entry.id);
       assert.equal(statuses.length, entry.files.length);
       for (const [i, s] of statuses.entries()) {

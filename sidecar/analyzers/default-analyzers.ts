@@ -6,6 +6,8 @@ import { loadMobileNetAnalyzer, type LoadMobileNetOptions } from './mobilenet/lo
 import { analyzerEnabled } from './enabled';
 import { loadOcrAnalyzer } from './ocr/load';
 import { pdqAnalyzer } from './pdq-analyzer';
+import { loadClipModel } from '../semantic/load';
+import { createClipAnalyzer } from '../semantic/analyzer';
 
 /** The analyzers that need no model file. Later issues add theirs here. */
 export function defaultAnalyzers(): Analyzer[] {
@@ -41,6 +43,11 @@ export async function loadAnalyzersFor(catalog: Catalog): Promise<Analyzer[]> {
     const enabled = await facesEnabled(catalog);
     const faces = await loadFaceAnalyzer({ isEnabled: () => enabled });
     if (faces) analyzers.push(faces);
+  }
+  if (analyzerEnabled('clip')) {
+    // CLIP only when the user downloaded it (semantic/enable, `loupe models fetch`): never fetched here.
+    const clip = await loadClipModel({ onProblem: (m) => process.stderr.write(`loupe: ${m}\n`) });
+    if (clip) analyzers.push(createClipAnalyzer(clip));
   }
   return analyzers;
 }

@@ -6,6 +6,8 @@ import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
 import { indexRoot } from '../pipeline/indexer';
 import { SearchEngine, type SearchResult } from '../search/search';
 import { ModelResolver } from '../models/resolver';
+import { modelDownloadBytes } from '../models/manifest';
+import { SemanticSearch } from '../semantic/semantic-search';
 import { ProgressBar } from './progress-bar';
 import { VERSION } from '../version';
 import { runDoctor } from './doctor';
@@ -161,6 +163,8 @@ async function cmdSearch(args: string[]): Promise<number> {
   if (!queries && positionals.length < 2) throw new UsageError('missing <query>');
   return withCatalog(root, async (catalog) => {
     const engine = await SearchEngine.load(catalog);
+    // CLIP joins automatically when its model is on this machine; otherwise a warning says it is off.
+    engine.registerSignal(new SemanticSearch(catalog).signal());
     for (const query of queries ?? [positionals.slice(1).join(' ')]) {
       const result = await engine.search({ query, limit });
       if (values.json) print(JSON.stringify(result));
@@ -261,12 +265,13 @@ async function cmdPeople(args: string[]): Promise<number> {
 async function cmdModels(args: string[]): Promise<number> {
   const [sub, ...ids] = args;
   const resolver = new ModelResolver();
-  const targetIds = ids.length ? ids : resolver.manifest.models.map((m) => m.id);
+  // Large opt-in models (CLIP) are fetched and verified only when named.
+  const targetIds = ids.length ? ids : resolver.manifest.models.filter((m) => !m.optIn).map((m) => m.id);
   switch (sub) {
     case 'list': {
       for (const { entry, files } of await resolver.list()) {
         const where = files.every((f) => f.location !== 'missing') ? files.map((f) => f.location).join('+') : 'not downloaded';
-        const size = entry.files.reduce((a, f) => a + f.size, 0);
+        const size = modelDownloadBytes(entry);
         print(`${entry.id.padEnd(18)} ${(size / 1e6).toFixed(1).padStart(6)} MB  ${where.padEnd(14)} ${entry.licence.padEnd(12)} ${entry.name}`);
       }
       return 0;

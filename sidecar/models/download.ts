@@ -10,7 +10,8 @@ export interface DownloadProgress {
 export interface DownloadOptions {
   url: string;
   target: string;
-  expectedSha256: string;
+  /** Null: not pinned; the download is kept whatever its hash (which is returned). */
+  expectedSha256: string | null;
   expectedSize?: number;
   /** Network attempts, each resuming from what is already on disk. */
   attempts?: number;
@@ -56,7 +57,7 @@ async function hashExisting(path: string): Promise<{ hash: ReturnType<typeof cre
  * Downloads `url` to `target` through `target.part`: resumes a partial file with a Range request,
  * verifies the sha256 of the whole file, and renames it into place only when it matches.
  */
-export async function downloadVerified(options: DownloadOptions): Promise<void> {
+export async function downloadVerified(options: DownloadOptions): Promise<string> {
   checkUrlAllowed(options.url);
   const part = `${options.target}.part`;
   await fsp.mkdir(dirname(options.target), { recursive: true });
@@ -103,12 +104,12 @@ export async function downloadVerified(options: DownloadOptions): Promise<void> 
         }
       }
       const digest = hash.digest('hex');
-      if (digest !== options.expectedSha256) {
+      if (options.expectedSha256 !== null && digest !== options.expectedSha256) {
         await fsp.rm(part, { force: true });
         throw new DownloadError(`sha256 mismatch: expected ${options.expectedSha256}, got ${digest}`, 'hash');
       }
       await fsp.rename(part, options.target);
-      return;
+      return digest;
     } catch (err) {
       if (err instanceof DownloadError && err.kind !== 'network') throw err;
       if (options.signal?.aborted) throw err;

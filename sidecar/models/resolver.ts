@@ -3,7 +3,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { userCacheDir } from '../util/cache-dir';
 import { downloadVerified, type DownloadProgress } from './download';
-import { BUILTIN_MANIFEST, type ModelEntry, type ModelFile, type ModelManifest } from './manifest';
+import { effectiveManifest, type ModelEntry, type ModelFile, type ModelManifest } from './manifest';
 
 export type ModelFileLocation = 'configured' | 'cache' | 'missing';
 
@@ -66,7 +66,7 @@ export class ModelResolver {
   private readonly inFlight = new Map<string, Promise<string>>();
 
   constructor(options: ResolverOptions = {}) {
-    this.manifest = options.manifest ?? BUILTIN_MANIFEST;
+    this.manifest = options.manifest ?? effectiveManifest();
     this.modelsDir = options.modelsDir !== undefined ? options.modelsDir : (process.env.LOUPE_MODELS_DIR || null);
     this.cacheDir = options.cacheDir ?? join(userCacheDir(), 'models');
   }
@@ -78,19 +78,34 @@ export class ModelResolver {
   }
 
   private howToSupply(entry: ModelEntry, file: ModelFile): string {
+    const what = file.sha256 ? `sha256 ${file.sha256}, ${file.size} bytes` : `about ${Math.round((file.approxSize ?? 0) / 1e6)} MB`;
     return (
-      `download ${file.url} (sha256 ${file.sha256}, ${file.size} bytes) and save it as ` +
+      `${file.url ? `download ${file.url}` : `get ${file.path} from ${entry.source}`} (${what}) and save it as ` +
       `${join(this.cacheDir, file.path)}, or set LOUPE_MODELS_DIR to a folder containing ${file.path}`
     );
   }
 
-  private async isVerified(absPath: string, file: ModelFile): Promise<boolean> {
+  /** What a file's sha256 must be: the manifest's, or for an unpinned file the one recorded at download (null: none). */
+  private async expectedSha256(absPath: string, file: ModelFile, configured: boolean): Promise<string | null | 'any'> {
+    if (file.sha256) return file.sha256;
+    if (configured) return 'any'; // the user put it there on purpose
+    try {
+      return (await fsp.readFile(`${absPath}.sha256`, 'utf8')).trim();
+    } catch {
+      return null;
+    }
+  }
+
+  private async isVerified(absPath: string, file: ModelFile, configured = false): Promise<boolean> {
+    const expected = await this.expectedSha256(absPath, file, configured);
+    if (expected === 'any') return true;
+    if (expected === null) return false;
     const st = await fsp.stat(absPath);
     const key = `${absPath}:${st.size}:${st.mtimeMs}`;
-    if (this.verifiedCache.get(key) === file.sha256) return true;
-    if (st.size !== file.size) return false;
-    const ok = (await sha256OfFile(absPath)) === file.sha256;
-    if (ok) this.verifiedCache.set(key, file.sha256);
+    if (this.verifiedCache.get(key) === expected) return true;
+    if (file.size !== null && st.size !== file.size) return false;
+    const ok = (await sha256OfFile(absPath)) === expected;
+    if (ok) this.verifiedCache.set(key, expected);
     return ok;
   }
 
@@ -122,7 +137,7 @@ export class ModelResolver {
       located.map(async (status, i) => {
         const file = entry.files[i];
         if (!status.absPath) return { ...status, verified: false, problem: `missing: ${this.howToSupply(entry, file)}` };
-        const ok = await this.isVerified(status.absPath, file);
+        const ok = await this.isVerified(status.absPath, file, status.location === 'configured');
         return ok
           ? { ...status, verified: true }
           : { ...status, verified: false, problem: `sha256 does not match ${file.sha256}: ${this.howToSupply(entry, file)}` };
@@ -139,7 +154,7 @@ export class ModelResolver {
     if (this.modelsDir) {
       const configured = join(this.modelsDir, file.path);
       if (await exists(configured)) {
-        if (await this.isVerified(configured, file)) return configured;
+        if (await this.isVerified(configured, file, true)) return configured;
         throw new ModelError(
           `model "${modelId}": ${configured} does not match the expected sha256 ${file.sha256}; replace it: ${this.howToSupply(entry, file)}`,
         );
@@ -166,15 +181,20 @@ export class ModelResolver {
     if (options.download === false) {
       throw new ModelError(`model "${modelId}" is not available (${file.path}); run "loupe models fetch ${modelId}" or ${this.howToSupply(entry, file)}`);
     }
+    if (!file.url) {
+      throw new ModelError(`model "${modelId}" (${file.path}) has no download address: ${this.howToSupply(entry, file)}`);
+    }
     try {
-      await downloadVerified({
+      const sha256 = await downloadVerified({
         url: file.url,
         target: cached,
         expectedSha256: file.sha256,
-        expectedSize: file.size,
+        expectedSize: file.size ?? undefined,
         signal: options.signal,
         onProgress: (p) => options.onProgress?.(file, p),
       });
+      // Unpinned file: remember what arrived, so a damaged copy is noticed later.
+      if (!file.sha256) await fsp.writeFile(`${cached}.sha256`, `${sha256}\n`);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new ModelError(`model "${modelId}" (${file.path}) could not be downloaded: ${reason}. To supply it by hand, ${this.howToSupply(entry, file)}`);

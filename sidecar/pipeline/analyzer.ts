@@ -9,6 +9,11 @@ import type { DecodedImage } from '../decode/decode';
 export interface Analyzer {
   readonly name: string;
   readonly version: number;
+  /**
+   * Images this analyzer would like in flight at once (it batches them itself, e.g. CLIP's
+   * image tower): the indexer runs at least this many images concurrently.
+   */
+  readonly batchSize?: number;
   analyze(image: DecodedImage, signal: AbortSignal): Promise<AnalyzerRows>;
 }
 

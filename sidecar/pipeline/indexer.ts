@@ -81,9 +81,11 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
   };
   report(null, true);
 
+  // A batching analyzer needs that many images in flight to fill its batches.
+  const lanes = Math.max(options.concurrency ?? defaultConcurrency(), ...analyzers.map((a) => a.batchSize ?? 1));
   const { started: startedCount } = await runBounded(
     work,
-    options.concurrency ?? defaultConcurrency(),
+    lanes,
     async (item) => {
       report(item.relPath);
       try {
@@ -92,7 +94,10 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
         const rows: AnalyzerRows = {};
         for (const analyzer of analyzers) {
           try {
-            Object.assign(rows, await analyzer.analyze(image, options.signal ?? new AbortController().signal));
+            // Several analyzers may write one table (image_embeddings): their rows add up.
+            for (const [table, tableRows] of Object.entries(await analyzer.analyze(image, options.signal ?? new AbortController().signal))) {
+              rows[table] = [...(rows[table] ?? []), ...tableRows];
+            }
           } catch (err) {
             throw new FileError('analyzer_failed', `${analyzer.name} failed: ${errorMessage(err)}`);
           }

@@ -292,6 +292,8 @@ export class SearchEngine {
       const lists: RankedLists = [];
       settled.forEach((list, i) => {
         if (list) lists.push({ reg: signals[i], list });
+        const notice = signals[i].signal.notice?.(parsed);
+        if (notice && !warnings.includes(notice)) warnings.push(notice);
       });
       // From here on everything is synchronous: the table cannot change under the loops.
       const filter = new CompiledFilter(this.table, parsed, constraints);
@@ -387,8 +389,10 @@ export class SearchEngine {
     fingerprint: string,
   ): Page {
     const table = this.table;
+    // Signals that found nothing do not lower everyone's score (a semantic-only match can reach 1).
     let best = 0;
-    for (const { reg } of lists) best += reg.weight / (this.k + 1);
+    for (const { reg, list } of lists) if (list.scores.length > 0) best += reg.weight / (this.k + 1);
+    if (best === 0) best = 1;
     const single = lists.length === 1 ? ownSlots(lists[0].list, table) : null;
     let count: number;
     if (single !== null) count = single.length;

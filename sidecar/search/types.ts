@@ -150,6 +150,11 @@ export interface SearchSignal {
   readonly weight?: number;
   /** Null when the query gives this signal nothing to rank (e.g. no free words). */
   rank(query: ParsedQuery, ctx: SignalContext): RankedList | null | Promise<RankedList | null>;
+  /**
+   * Read right after `rank`: something the user should know about this signal for that query
+   * (e.g. "semantic search is off: the model is not downloaded"); added to the result's warnings.
+   */
+  notice?(query: ParsedQuery): string | null;
 }
 
 /** Filters answered by an analyzer's data rather than by the catalog's own columns. */

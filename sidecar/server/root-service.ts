@@ -18,6 +18,8 @@ import { closeEmbeddingIndexes } from '../vectors/registry';
 import { OcrTextIndex } from '../ocr/text-search';
 import { OcrTextSignal, ocrTextFilter } from '../ocr/signal';
 import { ocrOfAsset, searchOcr, type OcrSearchItem } from '../ocr/library';
+import { SemanticSearch } from '../semantic/semantic-search';
+import { analyzerEnabled } from '../analyzers/enabled';
 
 export interface RootServiceOptions {
   excludes?: readonly string[];
@@ -68,7 +70,16 @@ export class RootService extends EventEmitter<RunEvents> {
     engine.registerFilterProvider(people.facesFilter());
     engine.registerSignal(new OcrTextSignal(ocrIndex));
     engine.registerFilterProvider(ocrTextFilter(ocrIndex));
+    this.semantic = new SemanticSearch(catalog, (level, msg) => options.logger.log(level, msg), undefined, false);
+    // Semantic search can be turned off in the editor's settings (LOUPE_ANALYZERS without clip).
+    if (analyzerEnabled('clip')) engine.registerSignal(this.semantic.signal());
+    this.on('changed', (change) => {
+      this.semantic.applyChange(change).catch((err: unknown) => options.logger.log('warn', `semantic index update failed: ${err instanceof Error ? err.message : String(err)}`));
+    });
   }
+
+  /** CLIP search over this root (off until the model is on this machine). */
+  readonly semantic: SemanticSearch;
 
   static async open(root: string, options: RootServiceOptions): Promise<RootService> {
     const catalog = await Catalog.open(root);
@@ -86,6 +97,8 @@ export class RootService extends EventEmitter<RunEvents> {
       await service.watcher.start();
     }
     service.state = 'idle';
+    // Load (and sha256-check) the CLIP model in the background, not on the first query.
+    if (analyzerEnabled('clip')) service.semantic.currentModel().catch(() => undefined);
     return service;
   }
 

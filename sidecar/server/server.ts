@@ -37,6 +37,8 @@ import {
   SearchRequest,
   ShutdownRequest,
   SimilarRequest,
+  SemanticEnableRequest,
+  SemanticStatusRequest,
   ThumbnailPathRequest,
   loupeError,
   type AuthParams,
@@ -55,6 +57,7 @@ import type { RootService } from './root-service';
 import { searchRoots } from './root-search';
 import { attachEmbeddingIndex } from '../vectors/registry';
 import { similarImages } from '../vectors/similar';
+import { enableSemantic, semanticStatus } from './semantic-rpc';
 
 const AUTH_TIMEOUT_MS = 5000;
 
@@ -65,6 +68,8 @@ interface ClientSession {
   wantsProgress: boolean;
   /** Server-created progress tokens per run, per root. */
   progressTokens: Map<string, string>;
+  /** Cancellable jobs other than index runs (model downloads), by progress token. */
+  progressCancels: Map<string | number, AbortController>;
 }
 
 export interface LoupeServerOptions {
@@ -173,7 +178,7 @@ export class LoupeServer {
       info: (m) => this.log('debug', m),
       log: (m) => this.log('debug', m),
     });
-    const session: ClientSession = { id: this.nextSessionId++, connection, socket, wantsProgress: false, progressTokens: new Map() };
+    const session: ClientSession = { id: this.nextSessionId++, connection, socket, wantsProgress: false, progressTokens: new Map(), progressCancels: new Map() };
     this.sessions.add(session);
     this.log('info', `client ${session.id} connected from ${peer} (${this.sessions.size} connected)`);
     this.options.onClientCount?.(this.sessions.size);
@@ -224,6 +229,7 @@ export class LoupeServer {
       for (const [root, token] of session.progressTokens) {
         if (token === params?.token) this.rootFor(root)[0].cancel();
       }
+      if (params?.token !== undefined) session.progressCancels.get(params.token)?.abort();
     });
 
     c.onRequest(IndexStatusRequest, guard(async (params) => ({
@@ -366,6 +372,26 @@ export class LoupeServer {
       suggestions: await r.people.suggestions({ personId: params.personId, limit: params.limit, minConfidence: params.minConfidence }),
     }))));
     c.onRequest(FacesDeleteAllRequest, guard((params) => people(params?.root, (r) => r.people.deleteAllFaceData())));
+    c.onRequest(SemanticStatusRequest, guard((params) => semanticStatus(this.rootFor(params?.root))));
+    c.onRequest(SemanticEnableRequest, async (params, cancel) => {
+      const abort = new AbortController();
+      cancel.onCancellationRequested(() => abort.abort());
+      // A client-given token gets $/progress; otherwise one the server creates, if the client takes them.
+      let token: string | number | null = params?.workDoneToken ?? null;
+      if (token === null && session.wantsProgress) {
+        const created = `loupe-semantic-${process.pid}-${Date.now()}`;
+        token = await session.connection.sendRequest('window/workDoneProgress/create', { token: created }).then(() => created, () => null);
+      }
+      if (token !== null) session.progressCancels.set(token, abort);
+      const send = (value: unknown) => {
+        if (token !== null) session.connection.sendNotification('$/progress', { token, value }).catch(() => undefined);
+      };
+      try {
+        return await guard(() => enableSemantic(this.options.roots, params?.model, { signal: abort.signal, progress: send }))(params);
+      } finally {
+        if (token !== null) session.progressCancels.delete(token);
+      }
+    });
     c.onRequest(ThumbnailPathRequest, guard(async (params) => {
       const [root] = this.rootFor(params?.root);
       const asset = await root.catalog.getAsset(params.id);

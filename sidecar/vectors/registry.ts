@@ -11,7 +11,10 @@ const indexes = new WeakMap<Catalog, Map<string, Promise<EmbeddingIndex>>>();
  * The one embedding index per catalog and model in this process, opened (loaded or rebuilt from
  * the catalog) on first use. A failed open is forgotten so the next call tries again.
  */
-export function embeddingIndexFor(catalog: Catalog, options: { model?: string; log?: Log } = {}): Promise<EmbeddingIndex> {
+export function embeddingIndexFor(
+  catalog: Catalog,
+  options: { model?: string; log?: Log } & Pick<EmbeddingIndexOptions, 'centre' | 'quantization'> = {},
+): Promise<EmbeddingIndex> {
   const model = options.model ?? MOBILENET_EMBEDDING;
   let perCatalog = indexes.get(catalog);
   if (!perCatalog) {
@@ -20,7 +23,7 @@ export function embeddingIndexFor(catalog: Catalog, options: { model?: string; l
   }
   let opening = perCatalog.get(model);
   if (!opening) {
-    opening = EmbeddingIndex.open(catalog, { model, log: options.log });
+    opening = EmbeddingIndex.open(catalog, { model, log: options.log, centre: options.centre, quantization: options.quantization });
     perCatalog.set(model, opening);
     const map = perCatalog;
     opening.catch(() => {

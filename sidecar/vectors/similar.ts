@@ -3,24 +3,39 @@ import { join } from 'node:path';
 import type { Catalog } from '../catalog/catalog';
 import { LoupeErrorCodes, loupeError, type RootedSearchHit, type SearchResponse } from '../protocol';
 import { embeddingIndexFor } from './registry';
+import type { EmbeddingIndex, Neighbour } from './embedding-index';
+import { selectedClipModel } from '../semantic/load';
+import { clipIndexFor } from '../semantic/semantic-search';
+
+/** The CLIP index if this image has an embedding of the chosen CLIP model (better "more like this"), else null. */
+async function clipIndexWith(catalog: Catalog, id: number): Promise<EmbeddingIndex | null> {
+  const model = selectedClipModel();
+  const rows = await catalog.read(`SELECT 1 AS x FROM image_embeddings WHERE model = $1 AND asset_id = $2 LIMIT 1`, [model, id]);
+  return rows.length ? clipIndexFor(catalog, model) : null;
+}
 
 export const SIMILAR_DEFAULT_LIMIT = 50;
 export const SIMILAR_MAX_LIMIT = 1000;
 
 /**
- * `similar`: the images that look most like asset `id`, by cosine of their (centred) MobileNetV2
- * embeddings, best first; the image itself is left out. Throws FeatureUnavailable while the root
+ * `similar`: the images that look most like asset `id`, best first, the image itself left out: by
+ * cosine of CLIP image embeddings when the image has one, else of the (centred) MobileNetV2 ones. Throws FeatureUnavailable while the root
  * has no embeddings (or this image has none yet), UnknownAsset for an id the catalog lacks.
  */
 export async function similarImages(root: string, catalog: Catalog, id: number, limit = SIMILAR_DEFAULT_LIMIT): Promise<SearchResponse> {
   const query = await catalog.getAsset(id);
   if (!query) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${id} in ${root}`);
   const k = Math.max(1, Math.min(Math.floor(limit) || SIMILAR_DEFAULT_LIMIT, SIMILAR_MAX_LIMIT));
-  const index = await embeddingIndexFor(catalog);
-  if (index.size === 0) {
-    throw loupeError(LoupeErrorCodes.FeatureUnavailable, 'similar images need image embeddings, which are not indexed yet');
+  const clip = await clipIndexWith(catalog, id);
+  let neighbours: Neighbour[] | null = clip ? await clip.similarTo(id, k) : null;
+  const how = neighbours ? ' (CLIP)' : '';
+  if (!neighbours) {
+    const index = await embeddingIndexFor(catalog);
+    if (index.size === 0) {
+      throw loupeError(LoupeErrorCodes.FeatureUnavailable, 'similar images need image embeddings, which are not indexed yet');
+    }
+    neighbours = await index.similarTo(id, k);
   }
-  const neighbours = await index.similarTo(id, k);
   if (!neighbours) {
     throw loupeError(LoupeErrorCodes.FeatureUnavailable, `${query.relPath} has no image embedding yet (not analysed, or it could not be)`);
   }
@@ -36,7 +51,7 @@ export async function similarImages(root: string, catalog: Catalog, id: number, 
       id: f.id,
       relPath: f.relPath,
       score: Math.round(Math.min(1, n.similarity) * 10_000) / 10_000,
-      reasons: [{ kind: 'similar', text: `looks like ${name}` }],
+      reasons: [{ kind: 'similar', text: `looks like ${name}${how}` }],
       thumbnail: f.thumb ? join(catalog.thumbsDir, f.thumb) : null,
       width: f.width,
       height: f.height,

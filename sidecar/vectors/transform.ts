@@ -15,16 +15,19 @@
  */
 export const SIMILARITY_POWER = 0.25;
 
-function power(x: number): number {
-  if (x === 0) return 0;
-  return x > 0 ? Math.pow(x, SIMILARITY_POWER) : -Math.pow(-x, SIMILARITY_POWER);
+function power(x: number, p: number): number {
+  if (x === 0 || p === 1) return x;
+  return x > 0 ? Math.pow(x, p) : -Math.pow(-x, p);
 }
 
-/** power(e) - mean, L2-normalised, written into `out`. Returns false for a vector with no direction left. */
-export function prepareVector(raw: ArrayLike<number>, mean: Float32Array | null, out: Float32Array): boolean {
+/**
+ * power(e) - mean, L2-normalised, written into `out`. Returns false for a vector with no direction
+ * left. `p` = 1 with no mean is plain L2 normalisation (CLIP: image and text vectors share one space).
+ */
+export function prepareVector(raw: ArrayLike<number>, mean: Float32Array | null, out: Float32Array, p = SIMILARITY_POWER): boolean {
   let norm = 0;
   for (let i = 0; i < out.length; i++) {
-    const x = power(raw[i]) - (mean ? mean[i] : 0);
+    const x = power(raw[i], p) - (mean ? mean[i] : 0);
     out[i] = x;
     norm += x * x;
   }
