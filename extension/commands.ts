@@ -11,6 +11,8 @@ import {
   IndexRescanRequest,
   OcrSearchRequest,
   SearchRequest,
+  SemanticEnableRequest,
+  SemanticStatusRequest,
   SimilarRequest,
   type OcrSearchResult,
   type SearchResponse,
@@ -118,6 +120,8 @@ export function registerCommands(context: vscode.ExtensionContext, loupe: Loupe)
     vscode.window.setStatusBarMessage(`Loupe: reindexing ${res.started.length} folder(s)`, 3000);
   });
 
+  reg('loupe.enableSemanticSearch', () => enableSemanticSearch(loupe));
+
   reg('loupe.cancelIndexing', () => loupe.request(IndexCancelRequest, {}));
   reg('loupe.showLog', () => loupe.output.show());
 
@@ -155,4 +159,53 @@ export function registerCommands(context: vscode.ExtensionContext, loupe: Loupe)
   reg('loupe.showDuplicates', () => LoupePanel.show(context, loupe, 'duplicates'));
   reg('loupe.showPeople', () => LoupePanel.show(context, loupe, 'people'));
 
+}
+
+/**
+ * "Enable Semantic Search": says what will be downloaded (model, size, quality) and asks first; the
+ * download shows progress and can be cancelled; images themselves never leave the machine.
+ */
+async function enableSemanticSearch(loupe: Loupe): Promise<void> {
+  const st = await loupe.request(SemanticStatusRequest, {});
+  const images = st.roots.reduce((n, r) => n + r.images, 0);
+  const embedded = st.roots.reduce((n, r) => n + r.embedded, 0);
+  if (st.enabled && st.downloaded) {
+    void vscode.window.showInformationMessage(`Semantic search is on (${st.modelName ?? st.modelId}): ${embedded.toLocaleString('en-US')} of ${images.toLocaleString('en-US')} images described so far.`);
+    return;
+  }
+  const models = st.models.map((m) => ({
+    label: m.name,
+    description: `${Math.round(m.bytes / 1e6)} MB${m.downloaded ? ' · downloaded' : ''}`,
+    detail: `${m.averageRecall !== null ? `average recall ${m.averageRecall}% (Immich's table)` : 'files supplied by hand'}${m.multilingual ? '' : ' · English queries'}${m.id === st.modelId ? ' · recommended' : ''}`,
+    picked: m.id === st.modelId,
+    id: m.id,
+    bytes: m.downloaded ? 0 : m.bytes,
+  }));
+  models.sort((a, b) => Number(b.picked) - Number(a.picked));
+  const choice = models.length > 1 ? await vscode.window.showQuickPick(models, { title: 'Enable Semantic Search: choose a model' }) : models[0];
+  if (!choice) return;
+  const mb = Math.round(choice.bytes / 1e6);
+  const go = await vscode.window.showInformationMessage(
+    `Enable semantic search: downloads ${mb} MB (${choice.label}).`,
+    { modal: true, detail: 'Only the model is downloaded; your images never leave this machine. Afterwards Loupe describes every image once, in the background.' },
+    'Download',
+  );
+  if (go !== 'Download') return;
+  const token = `loupe-semantic-${Date.now()}`;
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Loupe: downloading ${choice.label}`, cancellable: true },
+      async (progress, cancel) => {
+        const sub = loupe.progressOn(token, progress);
+        try {
+          return await loupe.request(SemanticEnableRequest, { model: choice.id, workDoneToken: token }, cancel);
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
+    void vscode.window.showInformationMessage(`Semantic search is on. Loupe is describing ${images.toLocaleString('en-US')} images in the background${result.downloadedBytes ? ` (downloaded ${Math.round(result.downloadedBytes / 1e6)} MB)` : ''}.`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Semantic search was not enabled: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

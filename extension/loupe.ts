@@ -125,6 +125,19 @@ export class Loupe implements vscode.Disposable {
     return this.client!.sendRequest(type, params, token);
   }
 
+  /** Reports the sidecar's progress on `token` (a `workDoneToken` this side sent) as VS Code progress. */
+  progressOn(token: string, progress: vscode.Progress<{ message?: string; increment?: number }>): vscode.Disposable {
+    let last = 0;
+    return (
+      this.client?.onProgress(token, (v) => {
+        if (v.kind === 'end') return;
+        const pct = typeof v.percentage === 'number' ? v.percentage : last;
+        progress.report({ message: v.message, increment: Math.max(0, pct - last) });
+        last = pct;
+      }) ?? new vscode.Disposable(() => undefined)
+    );
+  }
+
   onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): void {
     const entry = { type: type as NotificationType<unknown>, handler: handler as (p: unknown) => void };
     this.pendingNotifications.push(entry);

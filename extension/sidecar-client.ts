@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { ChildProcess } from 'node:child_process';
-import { CloseAction, ErrorAction, LanguageClient, State, type MessageTransports } from 'vscode-languageclient/node';
+import { CloseAction, ErrorAction, LanguageClient, State, WorkDoneProgress, type MessageTransports, type WorkDoneProgressBegin, type WorkDoneProgressEnd, type WorkDoneProgressReport } from 'vscode-languageclient/node';
 import type { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { openAuthenticatedSocket } from '../sidecar/client/connect';
 import { WebSocketMessageReader, WebSocketMessageWriter } from '../sidecar/ws-transport';
@@ -110,6 +110,12 @@ export class SidecarClient implements vscode.Disposable {
   sendRequest<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
     if (!this.client || !this.running) return Promise.reject(new Error('Loupe is not running (see the Loupe log)'));
     return this.client.sendRequest<R>(type.method, params, token);
+  }
+
+  /** Progress the sidecar reports on a token this side chose (`workDoneToken` of a request). */
+  onProgress(token: string, handler: (value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => void): vscode.Disposable {
+    if (!this.client) return new vscode.Disposable(() => undefined);
+    return this.client.onProgress(WorkDoneProgress.type, token, handler);
   }
 
   /**
