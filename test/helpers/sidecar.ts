@@ -46,7 +46,7 @@ export async function startSidecar(roots: string[], extraArgs: string[] = [], en
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 90_000): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
