@@ -37,6 +37,7 @@ describe('Loupe panel against a real sidecar', { timeout: 600_000 }, () => {
     copyFileSync(join(ukb, 'ukbench00120.jpg'), join(root, 'dups', 'bridge.jpg'));
     copyFileSync(join(ukb, 'ukbench00120.jpg'), join(root, 'dups', 'bridge copy.jpg'));
     copyFileSync(join(ukb, 'ukbench00120_resize.jpg'), join(root, 'dups', 'bridge-small.jpg'));
+    copyFileSync(join(SHARED_DATA, 'ocr', 'tesseractjs', 'images', 'testocr.png'), join(root, 'docs', 'scan.png'));
     // A hostile file name: must show as text, never run.
     copyFileSync(join(SHARED_DATA, 'text2image', 'nature', 'silver_fir.jpg'), join(root, 'photos', '<img src=x onerror=alert(1)>.jpg'));
     writeFileSync(join(root, 'docs', 'trip.md'), '# Trip\n\n![the bridge](../dups/bridge%20copy.jpg)\n');
@@ -107,6 +108,22 @@ describe('Loupe panel against a real sidecar', { timeout: 600_000 }, () => {
     await page.waitForTimeout(500);
     assert.deepEqual(dialogs, []);
     assert.equal(await page.locator('img[src="x"]').count(), 0, 'no element was made from the name');
+  });
+
+  it('finds an image by the words in it and draws the matching lines on it', async () => {
+    const { page } = panel;
+    await page.getByRole('tab', { name: 'Text' }).click();
+    await page.locator('input[aria-label="Search text in images"]').fill('quick brwn dog');
+    const hit = page.locator('.text-hit', { hasText: 'docs/scan.png' });
+    await hit.waitFor({ timeout: 30_000 });
+    assert.match(await hit.innerText(), /quick brown dog/i, 'the matching line is shown');
+    assert.ok((await hit.locator('mark').count()) >= 1, 'the query words are highlighted');
+    await hit.click();
+    await page.locator('.detail h2', { hasText: 'scan.png' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.overlay .ocr-box.match').length >= 1);
+    assert.ok((await page.locator('.overlay .ocr-box').count()) >= 5, 'every recognised line has its box');
+    assert.match(await page.locator('.ocr-lines').innerText(), /This is a lot of 12 point text/);
+    await both('text-detail');
   });
 
   it('names a group of faces, and the suggestion queue shrinks as it is worked through', async () => {
