@@ -13,6 +13,8 @@ export interface TextHit {
   score: number;
   lines: Array<{ text: string; box: number[]; confidence: number }>;
   text?: string;
+  /** The recognised words that matched (typos in the query resolve to these). */
+  terms?: string[];
 }
 
 export function highlight(text: string, words: string[]) {
@@ -60,7 +62,7 @@ export function TextView() {
                     {h.thumbnail ? <img src={h.thumbnail} alt="" /> : <span class="no-thumb" />}
                     <span class="hit-body">
                       <span class="path">{h.relPath}</span>
-                      {h.lines.slice(0, 3).map((l, i) => <span key={i} class="line">{highlight(l.text, words)}</span>)}
+                      {h.lines.slice(0, 3).map((l, i) => <span key={i} class="line">{highlight(l.text, [...words, ...(h.terms ?? [])])}</span>)}
                     </span>
                   </button>
                   {h.text || h.lines.length ? <button type="button" class="link" onClick={() => host.copy(h.text ?? h.lines.map((l) => l.text).join('\n'))}>Copy text</button> : null}
@@ -69,7 +71,7 @@ export function TextView() {
             </ul>
           )}
         </div>
-        {open && <Detail root={open.root} id={open.id} highlight={words} onSimilar={() => undefined} onClose={() => setOpen(null)} />}
+        {open && <Detail root={open.root} id={open.id} highlight={[...words, ...(open.terms ?? [])]} onSimilar={() => undefined} onClose={() => setOpen(null)} />}
       </div>
     </div>
   );
