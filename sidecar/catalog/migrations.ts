@@ -161,6 +161,30 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  // Versions 6 (OCR) and 7 (CLIP) are taken by work on other branches; the runner applies every
+  // migration above a catalog's version in list order, so the gap is harmless until they land.
+  {
+    version: 8,
+    description: 'objects (YOLOX boxes) and dominant colours, for tags',
+    statements: [
+      // Boxes as fractions of the (EXIF-rotated) image; class_index in the model's label order.
+      `CREATE TABLE image_objects (
+        asset_id BIGINT NOT NULL,
+        model VARCHAR NOT NULL,
+        class_index INTEGER NOT NULL,
+        score DOUBLE NOT NULL,
+        x DOUBLE NOT NULL,
+        y DOUBLE NOT NULL,
+        w DOUBLE NOT NULL,
+        h DOUBLE NOT NULL
+      )`,
+      `CREATE TABLE image_colours (
+        asset_id BIGINT NOT NULL,
+        colour VARCHAR NOT NULL,
+        share DOUBLE NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

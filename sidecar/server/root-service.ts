@@ -15,6 +15,7 @@ import type { DuplicateReport } from '../duplicates/types';
 import { FaceLibrary } from '../faces/library';
 import { SearchEngine, type SearchRequest as EngineSearchRequest, type SearchResult as EngineSearchResult } from '../search/search';
 import { closeEmbeddingIndexes } from '../vectors/registry';
+import { enableTags, tagsOfAsset } from '../tags/tags';
 
 export interface RootServiceOptions {
   excludes?: readonly string[];
@@ -61,6 +62,7 @@ export class RootService extends EventEmitter<RunEvents> {
     super();
     engine.registerFilterProvider(people.personFilter());
     engine.registerFilterProvider(people.facesFilter());
+    enableTags(engine);
   }
 
   static async open(root: string, options: RootServiceOptions): Promise<RootService> {
@@ -234,7 +236,7 @@ export class RootService extends EventEmitter<RunEvents> {
       status: a.status,
       error: a.errorCode ? { code: a.errorCode, message: a.errorMessage ?? '' } : null,
       thumbnail: this.thumbnailPath(a),
-      tags: [],
+      tags: await tagsOfAsset(this.catalog, a.id),
       ocr: null,
       faces: await this.people.facesOfAsset(a.id),
     };

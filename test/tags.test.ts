@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Catalog } from '../sidecar/catalog/catalog';
+import { indexRoot } from '../sidecar/pipeline/indexer';
+import { pdqAnalyzer } from '../sidecar/analyzers/pdq-analyzer';
+import { SearchEngine } from '../sidecar/search/search';
+import { enableTags, tagsOfAsset } from '../sidecar/tags/tags';
+import { singular, tagVocabulary } from '../sidecar/tags/vocabulary';
+import { countedName } from '../sidecar/tags/image-tags';
+import { mobileNetAnalyzer } from './helpers/mobilenet';
+import { SHARED_DATA, tempDir } from './helpers/temp';
+
+const NATURE = join(SHARED_DATA, 'text2image/nature');
+
+describe('tag vocabulary', () => {
+  const vocab = tagVocabulary();
+  const names = (q: string[]) => vocab.groups(q).map((g) => `${g.text}=${g.concepts.map((c) => c.name).join('|')}`);
+
+  it('expands plurals, synonyms and phrases to WordNet concepts', () => {
+    assert.deepEqual(names(['birds']), ['birds=bird']);
+    assert.deepEqual(names(['people']), ['people=person']);
+    assert.deepEqual(names(['puppies']), ['puppies=dog']);
+    assert.deepEqual(names(['hot', 'dogs']), ['hot dogs=hotdog']);
+    assert.deepEqual(names(['automobile']), ['automobile=car']);
+    assert.deepEqual(names(['my', 'holiday', 'beach']), ['beach=seashore']);
+    // WordNet has two cars (automobile, railway car): both count.
+    assert.deepEqual(names(['red', 'car']), ['red=red', 'car=car|car']);
+    // "kite" is both the bird (ImageNet) and the toy (COCO).
+    assert.deepEqual(vocab.lookup('kite').map((c) => c.id).sort(), ['coco:kite', 'n01608432']);
+    assert.equal(singular('boxes'), 'box');
+    assert.equal(singular('butterflies'), 'butterfly');
+    assert.equal(singular('grass'), 'grass');
+    assert.equal(countedName('person', 3), '3 people');
+    assert.equal(countedName('bus', 2), '2 buses');
+  });
+
+  it('puts every ImageNet class under its ancestors, without abstract ones', () => {
+    const malamute = vocab.lookup('malamute')[0];
+    const chain = vocab.imagenet[vocab.leavesOf(malamute.index).imagenet[0]].map((i) => vocab.concepts[i].name);
+    for (const name of ['malamute', 'dog', 'canine', 'mammal', 'animal']) assert.ok(chain.includes(name), chain.join(' > '));
+    for (const name of ['entity', 'object', 'organism']) assert.ok(!chain.includes(name), chain.join(' > '));
+    // "animal" covers hundreds of classes, "bird" 59, and COCO's bird and dog too.
+    const animal = vocab.leavesOf(vocab.lookup('animal')[0].index);
+    assert.ok(animal.imagenet.length > 350 && animal.coco.length >= 10, `${animal.imagenet.length} ${animal.coco.length}`);
+    assert.equal(vocab.leavesOf(vocab.lookup('bird')[0].index).imagenet.length, 59);
+  });
+});
+
+describe('tags on real photos', () => {
+  let root: string;
+  let catalog: Catalog;
+  let engine: SearchEngine;
+  const files = readdirSync(NATURE).filter((f) => f.endsWith('.jpg'));
+
+  before(async () => {
+    root = tempDir();
+    files.forEach((f, i) => copyFileSync(join(NATURE, f), join(root, `img-${i}.jpg`)));
+    catalog = await Catalog.open(root);
+    const summary = await indexRoot(catalog, { analyzers: [pdqAnalyzer, await mobileNetAnalyzer()] });
+    assert.equal(summary.failed, 0);
+    engine = await SearchEngine.load(catalog);
+    enableTags(engine);
+  });
+  after(() => catalog?.close());
+
+  /** File names are anonymised (img-N.jpg) so only tags can find them. */
+  const original = (relPath: string) => files[Number(/img-(\d+)/.exec(relPath)![1])];
+  const top = async (q: string, n = 3) => (await engine.search(q)).items.slice(0, n).map((h) => original(h.relPath));
+
+  it('finds the prairie falcon for "bird" and "animal", with the tag as the reason', async () => {
+    const bird = await engine.search('bird');
+    assert.equal(original(bird.items[0].relPath), 'prairie_falcon.jpg', JSON.stringify(bird.items.map((h) => [original(h.relPath), h.reasons])));
+    assert.match(bird.items[0].reasons[0].text, /^tag: bird 0\.\d\d$/);
+    assert.equal(bird.items[0].reasons[0].kind, 'tag');
+    assert.deepEqual(await top('birds', 1), ['prairie_falcon.jpg']);
+    assert.ok((await top('animals', 3)).includes('prairie_falcon.jpg'));
+    // Rocks and mountains: the karst photo leads "rock formation" (WordNet: geological formation).
+    assert.deepEqual(await top('cliff', 1), ['el_torcal_rocks.jpg']);
+  });
+
+  it('answers tag: and has: filters, and asset tags name concepts with scores', async () => {
+    const tagged = (await engine.search('tag:bird')).items.map((h) => original(h.relPath));
+    assert.ok(tagged.includes('prairie_falcon.jpg'), tagged.join(', '));
+    assert.ok(!tagged.includes('el_torcal_rocks.jpg'));
+    assert.deepEqual((await engine.search('has:birds')).items.map((h) => original(h.relPath)), tagged);
+    const noTag = await engine.search('tag:submarine');
+    assert.equal(noTag.total, 0);
+    assert.deepEqual(noTag.warnings, []);
+
+    const falcon = (await engine.search('tag:bird')).items.find((h) => original(h.relPath) === 'prairie_falcon.jpg')!;
+    const tags = await tagsOfAsset(catalog, falcon.id);
+    const byName = new Map(tags.map((t) => [t.name, t]));
+    assert.ok(byName.get('animal')!.score > 0.3, JSON.stringify(tags));
+    assert.ok(byName.get('bird')!.score >= 0.1, JSON.stringify(tags));
+    for (let i = 1; i < tags.length; i++) assert.ok(tags[i - 1].score >= tags[i].score);
+  });
+});
