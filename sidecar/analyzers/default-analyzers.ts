@@ -4,10 +4,12 @@ import { loadFaceAnalyzer } from '../faces/load';
 import { facesEnabled } from '../faces/library';
 import { loadMobileNetAnalyzer, type LoadMobileNetOptions } from './mobilenet/load';
 import { pdqAnalyzer } from './pdq-analyzer';
+import { colourAnalyzer } from './colour-analyzer';
+import { loadObjectAnalyzer } from './objects/load';
 
 /** The analyzers that need no model file. Later issues add theirs here. */
 export function defaultAnalyzers(): Analyzer[] {
-  return [pdqAnalyzer];
+  return [pdqAnalyzer, colourAnalyzer];
 }
 
 /**
@@ -19,6 +21,8 @@ export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): 
   const analyzers = defaultAnalyzers();
   const mobilenet = await loadMobileNetAnalyzer(options);
   if (mobilenet) analyzers.push(mobilenet);
+  const objects = await loadObjectAnalyzer(options);
+  if (objects) analyzers.push(objects);
   return analyzers;
 }
 

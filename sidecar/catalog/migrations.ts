@@ -161,8 +161,10 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
-  // Versions 6 (OCR) and 7 (CLIP) are taken by work on other branches; the runner applies every
-  // migration above a catalog's version in list order, so the gap is harmless until they land.
+  // PLACEHOLDERS: versions 6 (OCR) and 7 (CLIP) belong to work on other branches; when those land,
+  // their real migrations replace these two empty ones (keep the list contiguous and in order).
+  { version: 6, description: 'placeholder for the OCR migration (other branch)', statements: [] },
+  { version: 7, description: 'placeholder for the CLIP migration (other branch)', statements: [] },
   {
     version: 8,
     description: 'objects (YOLOX boxes) and dominant colours, for tags',

@@ -44,11 +44,16 @@ export interface ColourShare {
   share: number;
 }
 
-/** Colour shares of packed RGB pixels, largest first, those >= MIN_COLOUR_SHARE only. */
+/**
+ * Colour shares of packed RGB pixels, largest first, those >= MIN_COLOUR_SHARE only. Pixels of
+ * exactly (128, 128, 128) are left out: the decoder flattens transparency onto that grey.
+ */
 export function colourShares(rgb: Uint8Array): ColourShare[] {
   const counts = new Map<ColourName, number>();
-  const n = Math.floor(rgb.length / 3);
-  for (let i = 0; i < n * 3; i += 3) {
+  let n = 0;
+  for (let i = 0; i + 2 < rgb.length; i += 3) {
+    if (rgb[i] === 128 && rgb[i + 1] === 128 && rgb[i + 2] === 128) continue;
+    n++;
     const c = colourName(rgb[i], rgb[i + 1], rgb[i + 2]);
     counts.set(c, (counts.get(c) ?? 0) + 1);
   }
