@@ -132,6 +132,8 @@ export interface SearchFilters {
   camera?: string;
   takenFrom?: string;
   takenTo?: string;
+  /** Images tagged with this concept (or all of these), like `tag:` in the query. */
+  tag?: string | string[];
 }
 
 export interface SearchParams extends RootParams {

@@ -231,13 +231,15 @@ describe('MobileNetV2 int8 analyzer', () => {
     const resolver = new ModelResolver({ modelsDir: join(empty, 'models'), cacheDir: join(empty, 'cache') });
     const notes: string[] = [];
     const analyzers = await loadDefaultAnalyzers({ resolver, download: false, onUnavailable: (m) => notes.push(m) });
-    assert.deepEqual(analyzers.map((a) => a.name), ['pdq']);
-    assert.equal(notes.length, 1);
+    assert.deepEqual(analyzers.map((a) => a.name), ['pdq', 'colours']);
+    // One note per missing model: MobileNetV2 (labels, similar) and YOLOX (objects).
+    assert.equal(notes.length, 2);
+    assert.match(notes[1], /object tags are off: the yolox-nano model is not available/);
     assert.match(notes[0], /image labels and similar images are off: the mobilenetv2-int8 model is not available/);
     assert.match(notes[0], /loupe models fetch mobilenetv2-int8|LOUPE_MODELS_DIR/);
     // Asked again (the next index run), it stays off without repeating the note or the lookup.
     assert.equal(await loadMobileNetAnalyzer({ resolver, download: false, onUnavailable: (m) => notes.push(m) }), null);
-    assert.equal(notes.length, 1);
+    assert.equal(notes.length, 2);
 
     const root = tempDir();
     copyFileSync(join(NATURE, 'silver_fir.jpg'), join(root, 'fir.jpg'));

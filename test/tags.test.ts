@@ -9,7 +9,9 @@ import { SearchEngine } from '../sidecar/search/search';
 import { enableTags, tagsOfAsset } from '../sidecar/tags/tags';
 import { singular, tagVocabulary } from '../sidecar/tags/vocabulary';
 import { countedName } from '../sidecar/tags/image-tags';
-import { mobileNetAnalyzer } from './helpers/mobilenet';
+import { mobileNet, mobileNetAnalyzer } from './helpers/mobilenet';
+import { selfCheck } from '../sidecar/analyzers/mobilenet/self-check';
+import type { MobileNet } from '../sidecar/analyzers/mobilenet/model';
 import { SHARED_DATA, tempDir } from './helpers/temp';
 
 const NATURE = join(SHARED_DATA, 'text2image/nature');
@@ -95,5 +97,28 @@ describe('tags on real photos', () => {
     assert.ok(byName.get('animal')!.score > 0.3, JSON.stringify(tags));
     assert.ok(byName.get('bird')!.score >= 0.1, JSON.stringify(tags));
     for (let i = 1; i < tags.length; i++) assert.ok(tags[i - 1].score >= tags[i].score);
+  });
+});
+
+describe('MobileNetV2 self-check', () => {
+  it('passes on the real int8 model and fails when the model is fed wrongly', async () => {
+    const model = await mobileNet();
+    const ok = await selfCheck(model);
+    assert.deepEqual(ok, { ok: true, problems: [] });
+    // The same weights fed a washed-out, channel-swapped image (a preprocessing bug) fail it.
+    const wrong = Object.create(model) as MobileNet;
+    wrong.infer = (input: Float32Array) => {
+      const plane = input.length / 3;
+      const out = new Float32Array(input.length);
+      for (let i = 0; i < plane; i++) {
+        out[i] = input[2 * plane + i] * 0.2;
+        out[plane + i] = input[plane + i] * 0.2;
+        out[2 * plane + i] = input[i] * 0.2;
+      }
+      return model.infer(out);
+    };
+    const bad = await selfCheck(wrong);
+    assert.equal(bad.ok, false);
+    assert.match(bad.problems[0], /expected class \d+ \(\w[\w ]*\)/);
   });
 });

@@ -53,7 +53,14 @@ function sqlString(s: string): string {
  * `minScore`. Label evidence is summed over the classes beneath a concept, objects take their best
  * box, colours their share; a concept keeps the best of the three.
  */
-export async function scoreGroups(catalog: Catalog, vocab: TagVocabulary, groups: readonly ConceptGroup[], minScore: number): Promise<Map<number, ConceptHit>> {
+export async function scoreGroups(
+  catalog: Catalog,
+  vocab: TagVocabulary,
+  groups: readonly ConceptGroup[],
+  minScore: number,
+  /** How the classes beneath a concept combine: 'sum' (its probability) or 'max' (its best class). */
+  aggregate: 'sum' | 'max' = 'sum',
+): Promise<Map<number, ConceptHit>> {
   const labelMap: string[] = [];
   const objectMap: string[] = [];
   const colourMap: string[] = [];
@@ -67,7 +74,7 @@ export async function scoreGroups(catalog: Catalog, vocab: TagVocabulary, groups
   });
   const parts: string[] = [];
   if (labelMap.length) {
-    parts.push(`SELECT l.asset_id, m.g, m.c, least(1.0, sum(l.score)) AS s, 0 AS k
+    parts.push(`SELECT l.asset_id, m.g, m.c, ${aggregate === 'max' ? 'max(l.score)' : 'least(1.0, sum(l.score))'} AS s, 0 AS k
       FROM image_labels l JOIN (VALUES ${labelMap.join(', ')}) m(class_index, g, c) ON l.class_index = m.class_index GROUP BY ALL`);
   }
   if (objectMap.length) {

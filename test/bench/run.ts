@@ -25,13 +25,14 @@ import { benchmark as duplicatesQuality } from './duplicates-quality';
 import { benchmark as searchEngine } from './search-engine';
 import { benchmark as serverSearch } from './server-search';
 import { benchmark as faces } from './faces';
+import { benchmark as tags } from './tags';
 import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
 
 // Benchmarks use the real model weights in ../shared/models unless LOUPE_MODELS_DIR says otherwise.
 const sharedModels = join(__dirname, '..', '..', '..', 'shared', 'models');
 if (!process.env.LOUPE_MODELS_DIR && existsSync(sharedModels)) process.env.LOUPE_MODELS_DIR = sharedModels;
 
-const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces];
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, tags];
 
 interface Outcome {
   name: string;
