@@ -67,6 +67,9 @@ export function conceptScores(vocab: TagVocabulary, rows: TagRows): Map<number, 
     const chain = vocab.imagenet[l.classIndex];
     if (!chain) continue;
     for (const c of chain) labelSums.set(c, (labelSums.get(c) ?? 0) + l.score);
+    for (const r of vocab.relatedOf.get(l.classIndex) ?? []) {
+      for (const c of r.concepts) labelSums.set(c, (labelSums.get(c) ?? 0) + l.score * r.factor);
+    }
   }
   for (const [c, s] of labelSums) out.set(c, { score: Math.min(1, s), count: 0, source: 'label' });
   const objects = new Map<number, { score: number; count: number }>();
@@ -96,7 +99,7 @@ export function conceptScores(vocab: TagVocabulary, rows: TagRows): Map<number, 
 export function imageTags(vocab: TagVocabulary, rows: TagRows, limit = MAX_TAGS): ImageTag[] {
   const tags: ImageTag[] = [];
   for (const [concept, s] of conceptScores(vocab, rows)) {
-    if (s.score < MIN_TAG_SCORE) continue;
+    if (s.score < MIN_TAG_SCORE || !vocab.concepts[concept].listed) continue;
     tags.push({ concept, name: vocab.concepts[concept].name, score: s.score, count: s.count, source: s.source });
   }
   // Equal scores (a class and its ancestors): the more specific concept (fewer leaves) first.

@@ -67,15 +67,16 @@ export async function scoreGroups(
   groups.forEach((g, gi) => {
     for (const c of g.concepts) {
       const leaves = vocab.leavesOf(c.index);
-      for (const cls of leaves.imagenet) labelMap.push(`(${cls}, ${gi}, ${c.index})`);
+      for (const cls of leaves.imagenet) labelMap.push(`(${cls}, ${gi}, ${c.index}, 1.0)`);
+      for (const [cls, factor] of leaves.related) labelMap.push(`(${cls}, ${gi}, ${c.index}, ${factor})`);
       for (const cls of leaves.coco) objectMap.push(`(${cls}, ${gi}, ${c.index})`);
       for (const colour of leaves.colours) colourMap.push(`(${sqlString(colour)}, ${gi}, ${c.index})`);
     }
   });
   const parts: string[] = [];
   if (labelMap.length) {
-    parts.push(`SELECT l.asset_id, m.g, m.c, ${aggregate === 'max' ? 'max(l.score)' : 'least(1.0, sum(l.score))'} AS s, 0 AS k
-      FROM image_labels l JOIN (VALUES ${labelMap.join(', ')}) m(class_index, g, c) ON l.class_index = m.class_index GROUP BY ALL`);
+    parts.push(`SELECT l.asset_id, m.g, m.c, ${aggregate === 'max' ? 'max(l.score * m.w)' : 'least(1.0, sum(l.score * m.w))'} AS s, 0 AS k
+      FROM image_labels l JOIN (VALUES ${labelMap.join(', ')}) m(class_index, g, c, w) ON l.class_index = m.class_index GROUP BY ALL`);
   }
   if (objectMap.length) {
     parts.push(`SELECT o.asset_id, m.g, m.c, max(o.score) AS s, count(*) AS k

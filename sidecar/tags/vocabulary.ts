@@ -9,9 +9,11 @@ import vocabularyJson from '../../models/tags/vocabulary.json';
 import { COLOUR_NAMES } from './colours';
 
 interface VocabularyFile {
-  concepts: Array<{ id: string; name: string; synonyms: string[] }>;
+  concepts: Array<{ id: string; name: string; synonyms: string[]; listed?: boolean }>;
   /** Per ImageNet class (model output order): its concept, then its visible ancestors. */
   imagenet: number[][];
+  /** Context: an ImageNet class lends `factor` of its probability to these concepts (a bee -> flower). */
+  related: Array<{ class: number; concepts: number[]; factor: number }>;
   /** Per COCO class (YOLOX output order). */
   coco: Array<{ label: string; concepts: number[] }>;
 }
@@ -23,11 +25,15 @@ export interface Concept {
   /** Display name ("bird"). */
   name: string;
   synonyms: readonly string[];
+  /** False for taxonomic middle ranks: searchable, not listed among an image's tags. */
+  listed: boolean;
 }
 
 /** Where a concept's evidence comes from: ImageNet class indices, COCO class indices, colour names. */
 export interface ConceptLeaves {
   imagenet: number[];
+  /** ImageNet classes that lend part of their probability by context: [class, factor]. */
+  related: Array<[number, number]>;
   coco: number[];
   colours: string[];
 }
@@ -95,6 +101,8 @@ export class TagVocabulary {
   readonly concepts: Concept[];
   /** Per ImageNet class: concept indices (its own first). */
   readonly imagenet: ReadonlyArray<readonly number[]>;
+  /** Per ImageNet class: the concepts it lends probability to by context, with the factor. */
+  readonly relatedOf = new Map<number, Array<{ concepts: readonly number[]; factor: number }>>();
   readonly coco: ReadonlyArray<{ label: string; concepts: readonly number[] }>;
   /** Colour name -> concept index. */
   readonly colourConcept = new Map<string, number>();
@@ -102,12 +110,12 @@ export class TagVocabulary {
   private readonly leaves = new Map<number, ConceptLeaves>();
 
   constructor(file: VocabularyFile) {
-    this.concepts = file.concepts.map((c, index) => ({ index, id: c.id, name: c.name, synonyms: c.synonyms }));
+    this.concepts = file.concepts.map((c, index) => ({ index, id: c.id, name: c.name, synonyms: c.synonyms, listed: c.listed !== false }));
     this.imagenet = file.imagenet;
     this.coco = file.coco;
     for (const colour of COLOUR_NAMES) {
       const index = this.concepts.length;
-      this.concepts.push({ index, id: `colour:${colour}`, name: colour, synonyms: colour === 'grey' ? ['gray'] : [] });
+      this.concepts.push({ index, id: `colour:${colour}`, name: colour, synonyms: colour === 'grey' ? ['gray'] : [], listed: true });
       this.colourConcept.set(colour, index);
     }
     for (const c of this.concepts) {
@@ -123,17 +131,23 @@ export class TagVocabulary {
     }
     const leavesOf = (i: number): ConceptLeaves => {
       let l = this.leaves.get(i);
-      if (!l) this.leaves.set(i, (l = { imagenet: [], coco: [], colours: [] }));
+      if (!l) this.leaves.set(i, (l = { imagenet: [], related: [], coco: [], colours: [] }));
       return l;
     };
     this.imagenet.forEach((chain, cls) => chain.forEach((i) => leavesOf(i).imagenet.push(cls)));
+    for (const r of file.related ?? []) {
+      for (const i of r.concepts) leavesOf(i).related.push([r.class, r.factor]);
+      const list = this.relatedOf.get(r.class) ?? [];
+      list.push({ concepts: r.concepts, factor: r.factor });
+      this.relatedOf.set(r.class, list);
+    }
     this.coco.forEach((entry, cls) => entry.concepts.forEach((i) => leavesOf(i).coco.push(cls)));
     for (const [colour, i] of this.colourConcept) leavesOf(i).colours.push(colour);
   }
 
   /** The model outputs beneath a concept (the concept itself included). */
   leavesOf(concept: number): ConceptLeaves {
-    return this.leaves.get(concept) ?? { imagenet: [], coco: [], colours: [] };
+    return this.leaves.get(concept) ?? { imagenet: [], related: [], coco: [], colours: [] };
   }
 
   /** Concepts named exactly by `phrase` (plurals folded), or none. */
