@@ -20,6 +20,7 @@ import type { Analyzer } from '../../sidecar/pipeline/analyzer';
 import { SearchEngine } from '../../sidecar/search/search';
 import { TagSignal, tagFilter } from '../../sidecar/tags/tag-signal';
 import { tagVocabulary } from '../../sidecar/tags/vocabulary';
+import { emptyQuery } from '../../sidecar/search/query-parser';
 import { similarImages } from '../../sidecar/vectors/similar';
 import { closeEmbeddingIndexes } from '../../sidecar/vectors/registry';
 import { benchTmpDir, log, machineInfo, removeScratch, round, stats, type Benchmark, type BenchResult } from './common';
@@ -228,6 +229,38 @@ async function similarCheck(dir: string): Promise<SimilarScore> {
   }
 }
 
+/**
+ * Query-time cost of the tag signal on a big catalog: 100,000 images x 20 labels + 2 objects + 3
+ * colours seeded by SQL (random classes and scores: this measures the lookup, not quality).
+ */
+async function searchLatency(dir: string, images: number): Promise<Record<string, ReturnType<typeof stats>>> {
+  mkdirSync(dir, { recursive: true });
+  const catalog = await Catalog.open(dir);
+  try {
+    await catalog.rawQuery(`INSERT INTO image_labels SELECT i // 20, hash(i) % 1000, (hash(i * 7) % 1000) / 3000.0 FROM range(${images * 20}) t(i)`);
+    await catalog.rawQuery(`INSERT INTO image_objects SELECT i // 2, 'yolox-nano', hash(i) % 80, 0.3 + (hash(i * 3) % 700) / 1000.0, 0, 0, 0.5, 0.5 FROM range(${images * 2}) t(i)`);
+    await catalog.rawQuery(
+      `INSERT INTO image_colours SELECT i // 3, ['red','orange','yellow','green','blue','purple','pink','brown','black','white','grey'][1 + hash(i) % 11], (hash(i * 5) % 500) / 1000.0 FROM range(${images * 3}) t(i)`,
+    );
+    const signal = new TagSignal();
+    const engine = await SearchEngine.load(catalog);
+    const ctx = { table: engine.rows, catalog };
+    const out: Record<string, ReturnType<typeof stats>> = {};
+    for (const q of ['bird', 'animal', 'dog', 'red car', 'people', 'flower', 'vehicle']) {
+      const times: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const t = performance.now();
+        await signal.rank({ ...emptyQuery(), terms: q.split(' ') }, ctx);
+        if (i >= 2) times.push(performance.now() - t);
+      }
+      out[q] = stats(times);
+    }
+    return out;
+  } finally {
+    catalog.close();
+  }
+}
+
 export const benchmark: Benchmark = {
   name: NAME,
   async run(): Promise<BenchResult> {
@@ -260,6 +293,10 @@ export const benchmark: Benchmark = {
     log('more like this: UKBench originals and transformed copies');
     const similar = await similarCheck(join(scratch, 'similar'));
 
+    const latencyImages = Number(process.env.LOUPE_BENCH_TAG_IMAGES ?? 100_000);
+    log(`tag search latency on ${latencyImages} seeded images`);
+    const latency = await searchLatency(join(scratch, 'latency'), latencyImages);
+
     const perImage = [...times.values()];
     const sumOf = (names: string[]) => perImage.map((m) => names.reduce((a, n) => a + (m.get(n) ?? 0), 0));
     const cost = {
@@ -280,7 +317,7 @@ export const benchmark: Benchmark = {
       startedAt,
       finishedAt: new Date().toISOString(),
       fullSize: true,
-      params: { concurrency: 1, intraOpThreads: Number(process.env.LOUPE_INTRA_OP_THREADS ?? 1) },
+      params: { concurrency: 1, intraOpThreads: Number(process.env.LOUPE_INTRA_OP_THREADS ?? 1), latencyImages: Number(process.env.LOUPE_BENCH_TAG_IMAGES ?? 100_000) },
       machine: machineInfo(),
       notes: [
         'success@k: a relevant image is in the top k; recall@k: relevant images in the top k / min(k, relevant); MRR over queries the vocabulary knows',
@@ -288,7 +325,7 @@ export const benchmark: Benchmark = {
         'cost is per analyzer call on the decoded working image (decode excluded), one image at a time',
       ],
       headline,
-      results: { openclipart: clipScores, nature: natureScores, cost, similar },
+      results: { openclipart: clipScores, nature: natureScores, cost, similar, searchLatencyMs: { images: latencyImages, byQuery: latency } },
     };
   },
 };
