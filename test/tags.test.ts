@@ -98,6 +98,10 @@ describe('tags on real photos', () => {
     const noTag = await engine.search('tag:submarine');
     assert.equal(noTag.total, 0);
     assert.deepEqual(noTag.warnings, []);
+    // A name the vocabulary does not know says so instead of silently matching nothing.
+    const unknown = await engine.search('tag:xyzzy');
+    assert.equal(unknown.total, 0);
+    assert.deepEqual(unknown.warnings, ['tag:xyzzy: no tag has that name']);
 
     const falcon = (await engine.search('tag:bird')).items.find((h) => original(h.relPath) === 'prairie_falcon.jpg')!;
     const tags = await tagsOfAsset(catalog, falcon.id);

@@ -72,5 +72,9 @@ async function matchTag(vocab: TagVocabulary, value: string | null, ctx: SignalC
 
 /** `tag:bird`, `has:dog` (the parser turns `has:WORD` other than text/faces into a tag), `color:red`. */
 export function tagFilter(vocab: TagVocabulary = tagVocabulary()): FilterProvider {
-  return { filter: 'tag', match: (value, ctx) => matchTag(vocab, value, ctx) };
+  return {
+    filter: 'tag',
+    match: (value, ctx) => matchTag(vocab, value, ctx),
+    check: (value) => (vocab.groups([value ?? '']).length === 0 ? 'no tag has that name' : null),
+  };
 }
