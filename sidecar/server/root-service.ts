@@ -62,7 +62,10 @@ export class RootService extends EventEmitter<RunEvents> {
     super();
     engine.registerFilterProvider(people.personFilter());
     engine.registerFilterProvider(people.facesFilter());
-    enableTags(engine);
+    enableTags(engine, {
+      warm: true,
+      onError: (err) => options.logger.log('warn', `loading tags failed: ${err instanceof Error ? err.message : String(err)}`),
+    });
   }
 
   static async open(root: string, options: RootServiceOptions): Promise<RootService> {

@@ -6,7 +6,7 @@
 import type { ParsedQuery } from '../search/query-parser';
 import type { FilterProvider, MatchReason, RankedList, SearchSignal, SignalContext } from '../search/types';
 import { countedName, MIN_SEARCH_SCORE, TAG_FILTER_SCORE } from './image-tags';
-import { scoreGroups, type ConceptHit } from './tag-store';
+import { TagIndex, type TagHits } from './tag-index';
 import { tagVocabulary, type ConceptGroup, type TagVocabulary } from './vocabulary';
 
 /** "tag: bird 0.41", "tag: 3 people 0.87". */
@@ -21,7 +21,8 @@ export class TagSignal implements SearchSignal {
   readonly name = 'tags';
   readonly kind = 'tag' as const;
   /** Keyed by the engine table's generation (bumped by every catalog change it applies) and the concepts. */
-  private readonly cache = new Map<string, Promise<Map<number, ConceptHit>>>();
+  private readonly cache = new Map<string, Promise<TagHits>>();
+  private index: TagIndex | null = null;
 
   constructor(
     private readonly vocab: TagVocabulary = tagVocabulary(),
@@ -37,34 +38,45 @@ export class TagSignal implements SearchSignal {
     const groups = this.vocab.groups(query.terms);
     if (groups.length === 0) return null;
     const hits = await this.scores(groups, ctx);
-    const entries: Array<{ id: number; score: number }> = [];
-    for (const [id, hit] of hits) {
+    const n = groups.length;
+    const order = new Int32Array(hits.size);
+    const final = new Float64Array(hits.size);
+    for (let i = 0; i < hits.size; i++) {
       let sum = 0;
       let matched = 0;
-      for (const s of hit.scores) {
+      for (let g = 0; g < n; g++) {
+        const s = hits.scores[i * n + g];
         sum += s;
         if (s > 0) matched++;
       }
-      entries.push({ id, score: (sum / groups.length) * (matched === groups.length ? 1 : 0.5) });
+      final[i] = (sum / n) * (matched === n ? 1 : 0.5);
+      order[i] = i;
     }
-    entries.sort((a, b) => b.score - a.score || a.id - b.id);
+    order.sort((a, b) => final[b] - final[a] || hits.ids[a] - hits.ids[b]);
     const vocab = this.vocab;
     return {
-      ids: entries.map((e) => e.id),
-      scores: entries.map((e) => e.score),
+      ids: Float64Array.from(order, (i) => hits.ids[i]),
+      scores: Float64Array.from(order, (i) => final[i]),
       explain(id: number): MatchReason[] {
-        const hit = hits.get(id);
-        if (!hit) return [];
+        const i = hits.indexOf(id);
+        if (i < 0) return [];
         const reasons: MatchReason[] = [];
-        hit.concepts.forEach((c, g) => {
-          if (c >= 0) reasons.push(tagReason(vocab, c, hit.scores[g], hit.counts[g]));
-        });
+        for (let g = 0; g < n; g++) {
+          const c = hits.concepts[i * n + g];
+          if (c >= 0) reasons.push(tagReason(vocab, c, hits.scores[i * n + g], hits.counts[i * n + g]));
+        }
         return reasons;
       },
     };
   }
 
-  private scores(groups: ConceptGroup[], ctx: SignalContext): Promise<Map<number, ConceptHit>> {
+  /** The signal's in-memory tag index (one per catalog), shared with the tag filter. */
+  indexFor(ctx: SignalContext): TagIndex {
+    if (!this.index || this.index.catalog !== ctx.catalog) this.index = new TagIndex(ctx.catalog, this.vocab);
+    return this.index;
+  }
+
+  private scores(groups: ConceptGroup[], ctx: SignalContext): Promise<TagHits> {
     const key = `${ctx.table.generation}|${groups.map((g) => g.concepts.map((c) => c.index).join(',')).join('|')}`;
     let hit = this.cache.get(key);
     if (hit) {
@@ -72,7 +84,8 @@ export class TagSignal implements SearchSignal {
       this.cache.set(key, hit);
       return hit;
     }
-    hit = scoreGroups(ctx.catalog, this.vocab, groups, MIN_SEARCH_SCORE, this.aggregate);
+    const index = this.indexFor(ctx);
+    hit = index.sync(ctx).then(() => index.score(groups, MIN_SEARCH_SCORE, this.aggregate));
     hit.catch(() => this.cache.delete(key));
     this.cache.set(key, hit);
     while (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
@@ -81,20 +94,27 @@ export class TagSignal implements SearchSignal {
 }
 
 /** Assets whose tags include every concept group of `value` at TAG_FILTER_SCORE or more. */
-async function matchTag(vocab: TagVocabulary, value: string | null, ctx: SignalContext): Promise<Set<number>> {
+async function matchTag(signal: TagSignal, vocab: TagVocabulary, value: string | null, ctx: SignalContext): Promise<Set<number>> {
   const groups = vocab.groups([value ?? '']);
   if (groups.length === 0) return new Set();
-  const hits = await scoreGroups(ctx.catalog, vocab, groups, TAG_FILTER_SCORE);
+  const index = signal.indexFor(ctx);
+  await index.sync(ctx);
+  const hits = index.score(groups, TAG_FILTER_SCORE);
   const out = new Set<number>();
-  for (const [id, hit] of hits) if (hit.scores.every((s) => s >= TAG_FILTER_SCORE)) out.add(id);
+  const n = groups.length;
+  for (let i = 0; i < hits.size; i++) {
+    let all = true;
+    for (let g = 0; g < n; g++) if (hits.scores[i * n + g] < TAG_FILTER_SCORE) all = false;
+    if (all) out.add(hits.ids[i]);
+  }
   return out;
 }
 
 /** `tag:bird`, `has:dog` (the parser turns `has:WORD` other than text/faces into a tag), `color:red`. */
-export function tagFilter(vocab: TagVocabulary = tagVocabulary()): FilterProvider {
+export function tagFilter(signal: TagSignal, vocab: TagVocabulary = tagVocabulary()): FilterProvider {
   return {
     filter: 'tag',
-    match: (value, ctx) => matchTag(vocab, value, ctx),
+    match: (value, ctx) => matchTag(signal, vocab, value, ctx),
     check: (value) => (vocab.groups([value ?? '']).length === 0 ? 'no tag has that name' : null),
   };
 }

@@ -7,10 +7,24 @@ import { TagSignal, tagFilter } from './tag-signal';
 import { readTagRows } from './tag-store';
 import { tagVocabulary } from './vocabulary';
 
-/** Adds the tag signal and the tag:/has:/color: filter to an engine (once). */
-export function enableTags(engine: SearchEngine): void {
-  if (!engine.signalNames().includes('tags')) engine.registerSignal(new TagSignal());
-  engine.registerFilterProvider(tagFilter());
+/**
+ * Adds the tag signal and the tag:/has:/color: filter to an engine (once). With `warm`, the in-memory
+ * tag index starts loading now, in the background, instead of on the first tag query.
+ */
+export function enableTags(engine: SearchEngine, options: { warm?: boolean; onError?: (err: unknown) => void } = {}): void {
+  if (engine.signalNames().includes('tags')) return;
+  const signal = new TagSignal();
+  engine.registerSignal(signal);
+  engine.registerFilterProvider(tagFilter(signal));
+  if (options.warm) {
+    const ctx = {
+      get table() {
+        return engine.rows;
+      },
+      catalog: engine.catalog,
+    };
+    signal.indexFor(ctx).sync(ctx).catch((err: unknown) => options.onError?.(err));
+  }
 }
 
 export function toAssetTag(t: ImageTag): AssetTag {

@@ -21,6 +21,8 @@ import { SearchEngine } from '../../sidecar/search/search';
 import { TagSignal, tagFilter } from '../../sidecar/tags/tag-signal';
 import { tagVocabulary } from '../../sidecar/tags/vocabulary';
 import { emptyQuery } from '../../sidecar/search/query-parser';
+import { TagIndex } from '../../sidecar/tags/tag-index';
+import { MIN_SEARCH_SCORE } from '../../sidecar/tags/image-tags';
 import { similarImages } from '../../sidecar/vectors/similar';
 import { closeEmbeddingIndexes } from '../../sidecar/vectors/registry';
 import { benchTmpDir, log, machineInfo, removeScratch, round, stats, type Benchmark, type BenchResult } from './common';
@@ -156,8 +158,9 @@ async function conceptSearch(catalog: Catalog, truth: Map<string, Set<string>>, 
   const out: Record<string, SetScore> = {};
   for (const aggregate of ['sum', 'max'] as const) {
     const engine = await SearchEngine.load(catalog);
-    engine.registerSignal(new TagSignal(tagVocabulary(), aggregate));
-    engine.registerFilterProvider(tagFilter());
+    const signal = new TagSignal(tagVocabulary(), aggregate);
+    engine.registerSignal(signal);
+    engine.registerFilterProvider(tagFilter(signal));
     out[aggregate] = await scoreSet(engine, truth, nameOf);
   }
   return { sum: out.sum, max: out.max };
@@ -245,16 +248,32 @@ export async function searchLatency(dir: string, images: number): Promise<Record
     const engine = await SearchEngine.load(catalog);
     const ctx = { table: engine.rows, catalog };
     const out: Record<string, ReturnType<typeof stats>> = {};
+    // Loading the in-memory tag index (once per root and process, then kept current incrementally).
+    const index = new TagIndex(catalog, tagVocabulary());
+    const t0 = performance.now();
+    await index.sync(ctx);
+    out.loadIndex = stats([performance.now() - t0]);
+    // Per query word: the work a keystroke does when the query is not cached.
     for (const q of ['bird', 'animal', 'dog', 'red car', 'people', 'flower', 'vehicle']) {
+      const groups = tagVocabulary().groups(q.split(' '));
       const times: number[] = [];
       for (let i = 0; i < 12; i++) {
         const t = performance.now();
-        // A new signal each time: its cache of recent queries would answer repeats instantly.
-        await new TagSignal().rank({ ...emptyQuery(), terms: q.split(' ') }, ctx);
+        index.score(groups, MIN_SEARCH_SCORE);
         if (i >= 2) times.push(performance.now() - t);
       }
       out[q] = stats(times);
     }
+    // Through the signal (ranking included), first call of each query on a warm index.
+    const signal = new TagSignal();
+    await signal.rank({ ...emptyQuery(), terms: ['cat'] }, ctx); // loads its index
+    const ranked: number[] = [];
+    for (const q of ['bird', 'animal', 'dog', 'red car', 'people', 'flower', 'vehicle']) {
+      const t = performance.now();
+      await signal.rank({ ...emptyQuery(), terms: q.split(' ') }, ctx);
+      ranked.push(performance.now() - t);
+    }
+    out.signalRankFirstCall = stats(ranked);
     return out;
   } finally {
     catalog.close();
