@@ -16,6 +16,8 @@ import type { ConceptGroup, TagVocabulary } from './vocabulary';
 const LABELS = 20;
 const COLOURS = COLOUR_NAMES.length;
 const COLOUR_ID = new Map<string, number>(COLOUR_NAMES.map((c, i) => [c, i]));
+/** How often an unchanged table still triggers a look at the catalog. */
+const RECHECK_MS = 2000;
 
 /** The result of one scoring pass: per hit and group, the best score, its concept and object count. */
 export class TagHits {
@@ -68,6 +70,9 @@ export class TagIndex {
   /** `max(indexed_at)` at the last read (as DuckDB prints it). */
   private since: string | null = null;
   private readonly lock = new Mutex();
+  private checkedAt = 0;
+  /** Bumped whenever the index's contents change (caches of query results key on it). */
+  version = 0;
 
   constructor(
     readonly catalog: Catalog,
@@ -82,9 +87,17 @@ export class TagIndex {
   sync(ctx: SignalContext): Promise<void> {
     return this.lock.run(async () => {
       const generation = ctx.table.generation;
-      if (this.loaded && generation === this.generation) return;
+      // A re-analysis that leaves an asset's searchable facts alone (an analyzer upgrade) does not
+      // change the table: look at the catalog anyway once in a while.
+      const due = Date.now() - this.checkedAt > RECHECK_MS;
+      if (this.loaded && generation === this.generation && !due) return;
+      this.checkedAt = Date.now();
       const mark = await this.catalog.read(`SELECT CAST(max(indexed_at) AS VARCHAR) AS t FROM assets`);
       const now = (mark[0]?.t as string | null) ?? null;
+      if (this.loaded && now === this.since) {
+        this.generation = generation;
+        return;
+      }
       if (!this.loaded) {
         for (const [id, rows] of await readTagRows(this.catalog)) this.put(id, rows);
         this.loaded = true;
@@ -104,6 +117,7 @@ export class TagIndex {
       }
       this.since = now;
       this.generation = generation;
+      this.version++;
     });
   }
 

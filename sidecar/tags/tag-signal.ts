@@ -20,8 +20,8 @@ const CACHE_ENTRIES = 16;
 export class TagSignal implements SearchSignal {
   readonly name = 'tags';
   readonly kind = 'tag' as const;
-  /** Keyed by the engine table's generation (bumped by every catalog change it applies) and the concepts. */
-  private readonly cache = new Map<string, Promise<TagHits>>();
+  /** Keyed by the tag index's version and the concepts. */
+  private readonly cache = new Map<string, TagHits>();
   private index: TagIndex | null = null;
 
   constructor(
@@ -76,17 +76,16 @@ export class TagSignal implements SearchSignal {
     return this.index;
   }
 
-  private scores(groups: ConceptGroup[], ctx: SignalContext): Promise<TagHits> {
-    const key = `${ctx.table.generation}|${groups.map((g) => g.concepts.map((c) => c.index).join(',')).join('|')}`;
+  private async scores(groups: ConceptGroup[], ctx: SignalContext): Promise<TagHits> {
+    const index = this.indexFor(ctx);
+    await index.sync(ctx);
+    const key = `${index.version}|${groups.map((g) => g.concepts.map((c) => c.index).join(',')).join('|')}`;
     let hit = this.cache.get(key);
     if (hit) {
       this.cache.delete(key); // most recently used last
-      this.cache.set(key, hit);
-      return hit;
+    } else {
+      hit = index.score(groups, MIN_SEARCH_SCORE, this.aggregate);
     }
-    const index = this.indexFor(ctx);
-    hit = index.sync(ctx).then(() => index.score(groups, MIN_SEARCH_SCORE, this.aggregate));
-    hit.catch(() => this.cache.delete(key));
     this.cache.set(key, hit);
     while (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
     return hit;
