@@ -128,6 +128,20 @@ describe('tags on real photos', () => {
     const reason = (await engine.search('green')).items[0].reasons[0];
     assert.match(reason.text, /^tag: green 0\.\d\d$/);
   });
+
+  it('keeps up with the catalog: a newly indexed photo is found by its tags', async () => {
+    assert.equal((await engine.search('tag:person')).total, 0);
+    copyFileSync(join(SHARED_DATA, 'faces/lfw10/images/Colin_Powell/Colin_Powell_0001.jpg'), join(root, 'new.jpg'));
+    const changed: number[] = [];
+    await indexRoot(catalog, {
+      analyzers: [pdqAnalyzer, colourAnalyzer, await mobileNetAnalyzer(), await objectAnalyzer()],
+      onAssetsChanged: (c) => changed.push(...c.upserted),
+    });
+    await engine.refresh(changed);
+    const people = await engine.search('people');
+    assert.equal(people.items[0]?.relPath, 'new.jpg');
+    assert.deepEqual((await engine.search('tag:person')).items.map((h) => h.relPath), ['new.jpg']);
+  });
 });
 
 describe('MobileNetV2 self-check', () => {
