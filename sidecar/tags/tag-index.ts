@@ -99,7 +99,7 @@ export class TagIndex {
         return;
       }
       if (!this.loaded) {
-        for (const [id, rows] of await readTagRows(this.catalog)) this.put(id, rows);
+        await this.loadAll();
         this.loaded = true;
       } else if (now !== null) {
         // Timestamps repeat at their precision: re-read the boundary instant too.
@@ -121,6 +121,67 @@ export class TagIndex {
     });
   }
 
+  /**
+   * The first load, straight into the columns: one JSON string per table, grouped by asset (a
+   * row object per label would cost seconds at 100,000 images).
+   */
+  private async loadAll(): Promise<void> {
+    const json = async <T>(sql: string): Promise<T[]> => {
+      const r = await this.catalog.read(`SELECT CAST(to_json(list(x)) AS VARCHAR) AS j FROM (${sql})`);
+      return typeof r[0]?.j === 'string' ? (JSON.parse(r[0].j) as T[]) : [];
+    };
+    const labels = await json<{ i: number; c: number[]; s: number[] }>(
+      // Unordered lists: ordering inside DuckDB's list() costs more than the whole rest of the load.
+      `SELECT {'i': asset_id, 'c': list(class_index), 's': list(score)} AS x FROM image_labels GROUP BY asset_id`,
+    );
+    for (const { i: id, c: rawClasses, s: rawScores } of labels) {
+      let classes = rawClasses;
+      let scores = rawScores;
+      if (classes.length > LABELS) {
+        // More than the analyzer stores today: keep the best.
+        const order = classes.map((_, i) => i).sort((a, b) => rawScores[b] - rawScores[a]).slice(0, LABELS);
+        classes = order.map((i) => rawClasses[i]);
+        scores = order.map((i) => rawScores[i]);
+      }
+      const slot = this.slotFor(id);
+      const k = Math.min(LABELS, classes.length);
+      this.labelCount[slot] = k;
+      for (let i = 0; i < k; i++) {
+        this.labelClasses[slot * LABELS + i] = classes[i];
+        this.labelScores[slot * LABELS + i] = scores[i];
+      }
+    }
+    const objects = await json<{ i: number; c: number[]; s: number[] }>(
+      `SELECT {'i': asset_id, 'c': list(class_index), 's': list(score)} AS x FROM image_objects GROUP BY asset_id`,
+    );
+    for (const { i: id, c, s } of objects) this.objects[this.slotFor(id)] = { classes: Uint8Array.from(c), scores: Float32Array.from(s) };
+    const colours = await json<{ i: number; c: string[]; s: number[] }>(
+      `SELECT {'i': asset_id, 'c': list(colour), 's': list(share)} AS x FROM image_colours GROUP BY asset_id`,
+    );
+    for (const { i: id, c, s } of colours) {
+      const slot = this.slotFor(id);
+      c.forEach((colour, j) => {
+        const k = COLOUR_ID.get(colour);
+        if (k !== undefined) this.colourShares[slot * COLOURS + k] = s[j];
+      });
+    }
+  }
+
+  /** The slot of an asset, allocated (empty) if new. */
+  private slotFor(id: number): number {
+    let slot = this.slotOf.get(id);
+    if (slot === undefined) {
+      slot = this.free.pop() ?? this.used++;
+      if (slot >= this.capacity) this.grow();
+      this.slotOf.set(id, slot);
+      this.ids[slot] = id;
+      this.labelCount[slot] = 0;
+      this.colourShares.fill(0, slot * COLOURS, slot * COLOURS + COLOURS);
+      this.objects[slot] = null;
+    }
+    return slot;
+  }
+
   private grow(): void {
     const cap = Math.max(1024, this.capacity * 2);
     const grow = <T extends Float64Array | Uint8Array | Uint16Array | Float32Array>(old: T, make: (n: number) => T, per: number): T => {
@@ -137,13 +198,7 @@ export class TagIndex {
   }
 
   private put(id: number, rows: TagRows): void {
-    let slot = this.slotOf.get(id);
-    if (slot === undefined) {
-      slot = this.free.pop() ?? this.used++;
-      if (slot >= this.capacity) this.grow();
-      this.slotOf.set(id, slot);
-    }
-    this.ids[slot] = id;
+    const slot = this.slotFor(id);
     const labels = [...rows.labels].sort((a, b) => b.score - a.score).slice(0, LABELS);
     this.labelCount[slot] = labels.length;
     labels.forEach((l, i) => {
