@@ -134,6 +134,8 @@ export interface SearchFilters {
   camera?: string;
   takenFrom?: string;
   takenTo?: string;
+  /** Images tagged with this concept (or all of these), like `tag:` in the query. */
+  tag?: string | string[];
 }
 
 export interface SearchParams extends RootParams {
@@ -164,6 +166,13 @@ export const SimilarRequest = new RequestType<SimilarParams, SearchResponse, voi
 
 // ---- assets ----
 
+export interface AssetTag {
+  name: string;
+  score: number;
+  count: number;
+  source: 'label' | 'object' | 'colour';
+}
+
 export interface AssetDetails {
   root: string;
   id: number;
@@ -180,8 +189,12 @@ export interface AssetDetails {
   status: 'pending' | 'ok' | 'error';
   error: { code: string; message: string } | null;
   thumbnail: string | null;
-  /** Filled by later analyzers; empty until they are enabled. */
-  tags: Array<{ name: string; score: number }>;
+  /**
+   * Concept tags (WordNet names: the class, its ancestors, detected objects, dominant colours), best
+   * first, score 0..1; `count` = objects detected of that concept (0 when none were counted), `source`
+   * = the evidence that gave the score. Empty until the label/object/colour analyzers have run.
+   */
+  tags: AssetTag[];
   /** Recognised text (null until the OCR analyzer has read the image); see `ocr/search`. */
   ocr: OcrTextInfo | null;
   faces: FaceInfo[];

@@ -12,7 +12,7 @@ import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { loadDefaultAnalyzers } from '../sidecar/analyzers/default-analyzers';
-import { LABELS_PER_IMAGE, MOBILENET_EMBEDDING } from '../sidecar/analyzers/mobilenet/analyzer';
+import { LABELS_PER_IMAGE, MAX_LABELS_PER_IMAGE, MIN_LABEL_SCORE, MOBILENET_EMBEDDING } from '../sidecar/analyzers/mobilenet/analyzer';
 import { EMBEDDING_DIM, EMBEDDING_OUTPUT, GAP_SCALE, LOGITS_OUTPUT, ModelGraphError, withEmbeddingOutput } from '../sidecar/analyzers/mobilenet/graph';
 import { loadMobileNetAnalyzer } from '../sidecar/analyzers/mobilenet/load';
 import { MOBILENET_MODEL_ID, type MobileNet } from '../sidecar/analyzers/mobilenet/model';
@@ -126,9 +126,10 @@ describe('MobileNetV2 int8 analyzer', () => {
     assert.equal(strip.length, 224 * 224 * 3);
   });
 
-  it('labels real photos sensibly (top 5 with softmax scores)', async () => {
+  it('labels real photos sensibly (top classes with softmax scores)', async () => {
     const falcon = await labelsOf(join(NATURE, 'prairie_falcon.jpg'));
-    assert.equal(falcon.length, LABELS_PER_IMAGE);
+    assert.ok(falcon.length >= LABELS_PER_IMAGE && falcon.length <= MAX_LABELS_PER_IMAGE, `${falcon.length} labels`);
+    assert.ok(falcon.slice(LABELS_PER_IMAGE).every((l) => l.score >= MIN_LABEL_SCORE), 'beyond the top 5 only likely classes');
     for (let k = 1; k < falcon.length; k++) assert.ok(falcon[k - 1].score >= falcon[k].score, 'best first');
     assert.ok(falcon.every((l) => l.score > 0 && l.score <= 1) && falcon.reduce((a, l) => a + l.score, 0) <= 1 + 1e-6);
     const names = (ls: typeof falcon) => ls.map((l) => `${l.cls.name} ${l.score.toFixed(3)}`).join(', ');
@@ -197,7 +198,7 @@ describe('MobileNetV2 int8 analyzer', () => {
     }
   });
 
-  it('writes image_embeddings (1280 floats) and the top-5 image_labels through the indexer', async () => {
+  it('writes image_embeddings (1280 floats) and the top image_labels through the indexer', async () => {
     const root = tempDir();
     mkdirSync(join(root, 'birds'));
     copyFileSync(join(NATURE, 'prairie_falcon.jpg'), join(root, 'birds/falcon.jpg'));
@@ -207,7 +208,7 @@ describe('MobileNetV2 int8 analyzer', () => {
       const summary = await indexRoot(catalog, { analyzers: [pdqAnalyzer, analyzer] });
       assert.equal(summary.failed, 0);
       const falcon = (await catalog.getAssetByPath('birds/falcon.jpg'))!;
-      assert.deepEqual(falcon.analyzerVersions, { mobilenet: 1, pdq: 1 });
+      assert.deepEqual(falcon.analyzerVersions, { mobilenet: 2, pdq: 1 });
       const emb = await catalog.rawQuery('SELECT model, vector FROM image_embeddings WHERE asset_id = $1', [falcon.id]);
       assert.equal(emb.length, 1);
       assert.equal(emb[0].model, MOBILENET_EMBEDDING);
@@ -216,7 +217,7 @@ describe('MobileNetV2 int8 analyzer', () => {
       const direct = (await model.infer(await preprocess(await decode(join(root, 'birds/falcon.jpg'))))).embedding;
       assert.ok(v.every((x, i) => Math.abs(x - direct[i]) <= 1e-6 * Math.max(1, Math.abs(x))), 'stored exactly (float32)');
       const labels = await catalog.rawQuery('SELECT class_index, score FROM image_labels WHERE asset_id = $1 ORDER BY score DESC', [falcon.id]);
-      assert.equal(labels.length, LABELS_PER_IMAGE);
+      assert.ok(labels.length >= LABELS_PER_IMAGE && labels.length <= MAX_LABELS_PER_IMAGE);
       assert.ok(labels.some((l) => classes[l.class_index as number].ancestors.has(WORDNET.bird)));
       // A second run does nothing: both analyzers are recorded at their versions.
       assert.equal((await indexRoot(catalog, { analyzers: [pdqAnalyzer, analyzer] })).processed, 0);
@@ -230,13 +231,15 @@ describe('MobileNetV2 int8 analyzer', () => {
     const resolver = new ModelResolver({ modelsDir: join(empty, 'models'), cacheDir: join(empty, 'cache') });
     const notes: string[] = [];
     const analyzers = await loadDefaultAnalyzers({ resolver, download: false, onUnavailable: (m) => notes.push(m) });
-    assert.deepEqual(analyzers.map((a) => a.name), ['pdq']);
-    assert.equal(notes.length, 1);
+    assert.deepEqual(analyzers.map((a) => a.name), ['pdq', 'colours']);
+    // One note per missing model: MobileNetV2 (labels, similar) and YOLOX (objects).
+    assert.equal(notes.length, 2);
+    assert.match(notes[1], /object tags are off: the yolox-nano model is not available/);
     assert.match(notes[0], /image labels and similar images are off: the mobilenetv2-int8 model is not available/);
     assert.match(notes[0], /loupe models fetch mobilenetv2-int8|LOUPE_MODELS_DIR/);
     // Asked again (the next index run), it stays off without repeating the note or the lookup.
     assert.equal(await loadMobileNetAnalyzer({ resolver, download: false, onUnavailable: (m) => notes.push(m) }), null);
-    assert.equal(notes.length, 1);
+    assert.equal(notes.length, 2);
 
     const root = tempDir();
     copyFileSync(join(NATURE, 'silver_fir.jpg'), join(root, 'fir.jpg'));

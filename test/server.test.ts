@@ -33,11 +33,11 @@ async function makeLibrary(count: number, size: [number, number] = [64, 48]): Pr
   return root;
 }
 
-async function idle(c: SidecarConnection): Promise<void> {
+async function idle(c: SidecarConnection, timeoutMs?: number): Promise<void> {
   await waitFor('index idle', async () => {
     const s = await c.connection.sendRequest(IndexStatusRequest, {});
     return s.roots.every((r) => r.state === 'idle' && r.pending === 0 && r.lastRun !== null);
-  });
+  }, timeoutMs);
 }
 
 async function expectRpcError(p: Promise<unknown>, code: number, message?: RegExp): Promise<void> {
@@ -325,7 +325,8 @@ describe('sidecar lifecycle', () => {
     const again = await startSidecar([root], ['--no-watch']);
     const c2 = await connectToSidecar(again.handshake);
     try {
-      await idle(c2);
+      // Up to 26 large photos through every default analyzer (labels, objects, faces, colours).
+      await idle(c2, 90_000);
       const st = await c2.connection.sendRequest(IndexStatusRequest, {});
       assert.equal(st.roots[0].images, 30);
       assert.equal(st.roots[0].lastRun?.processed, 30 - done.length, 'only unfinished images were processed');

@@ -8,10 +8,12 @@ import { loadOcrAnalyzer } from './ocr/load';
 import { pdqAnalyzer } from './pdq-analyzer';
 import { loadClipModel } from '../semantic/load';
 import { createClipAnalyzer } from '../semantic/analyzer';
+import { colourAnalyzer } from './colour-analyzer';
+import { loadObjectAnalyzer } from './objects/load';
 
 /** The analyzers that need no model file. Later issues add theirs here. */
 export function defaultAnalyzers(): Analyzer[] {
-  return [pdqAnalyzer];
+  return [pdqAnalyzer, colourAnalyzer];
 }
 
 /**
@@ -24,6 +26,8 @@ export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): 
   if (analyzerEnabled('tags')) {
     const mobilenet = await loadMobileNetAnalyzer(options);
     if (mobilenet) analyzers.push(mobilenet);
+    const objects = await loadObjectAnalyzer(options);
+    if (objects) analyzers.push(objects);
   }
   return analyzers;
 }

@@ -195,6 +195,31 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  // Reserved for semantic search, which needed no schema change (CLIP vectors live in image_embeddings);
+  // kept so versions stay contiguous.
+  { version: 7, description: 'no change (reserved for semantic search)', statements: [] },
+  {
+    version: 8,
+    description: 'objects (YOLOX boxes) and dominant colours, for tags',
+    statements: [
+      // Boxes as fractions of the (EXIF-rotated) image; class_index in the model's label order.
+      `CREATE TABLE image_objects (
+        asset_id BIGINT NOT NULL,
+        model VARCHAR NOT NULL,
+        class_index INTEGER NOT NULL,
+        score DOUBLE NOT NULL,
+        x DOUBLE NOT NULL,
+        y DOUBLE NOT NULL,
+        w DOUBLE NOT NULL,
+        h DOUBLE NOT NULL
+      )`,
+      `CREATE TABLE image_colours (
+        asset_id BIGINT NOT NULL,
+        colour VARCHAR NOT NULL,
+        share DOUBLE NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Catalog } from '../catalog/catalog';
 import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
@@ -15,6 +15,13 @@ import { findDuplicateGroups } from '../duplicates/find-groups';
 import { FaceLibrary } from '../faces/library';
 import { parseServeArgs, serve } from '../server/serve-command';
 import { runTextCommand } from './text-command';
+import { enableTags, tagsOfAssets } from '../tags/tags';
+import { analyzeFile } from '../tags/analyze-file';
+import { countedName } from '../tags/image-tags';
+import { loadDefaultAnalyzers } from '../analyzers/default-analyzers';
+import { similarImages, similarToEmbedding } from '../vectors/similar';
+import { closeEmbeddingIndexes } from '../vectors/registry';
+import type { AssetTag } from '../protocol';
 
 class UsageError extends Error {}
 
@@ -26,6 +33,8 @@ Usage:
   loupe search <dir> <query> [--json] [--limit N]
   loupe search <dir> --queries <file> --json     one query per line in, one JSON line per query out
   loupe text <dir|file> [--json]                 the text in each image (OCR); --json adds lines, boxes, confidences
+  loupe tags <dir|file> [--json]                 each image's tags (objects, concepts, colours) with scores
+  loupe similar <dir> <image> [--json] [--limit N]  images in <dir> that look like <image> (which may be outside it)
   loupe duplicates <dir> [--json]                exact copies and near-duplicates, with the suggested keeper
   loupe people <dir> [--json]                    people and unnamed clusters with their faces
   loupe people name <dir> person:<id>|face:<id> <name> | merge <dir> <target> <source>... | reject <dir> <face> [person]
@@ -36,6 +45,7 @@ Usage:
 
 Query filters: folder:NAME path:TEXT ext:png camera:canon date:2017 date:2017-11..2018 after:2017-05 before:2019
   size:>2mb larger:1mb smaller:500kb width:>1000 height:800..1600 is:portrait|landscape|square
+  tag:bird has:people color:red
 Environment: LOUPE_MODELS_DIR (models folder checked first), LOUPE_CACHE_DIR (cache for models and read-only roots).`;
 
 function rootArg(value: string | undefined): string {
@@ -165,12 +175,76 @@ async function cmdSearch(args: string[]): Promise<number> {
     const engine = await SearchEngine.load(catalog);
     // CLIP joins automatically when its model is on this machine; otherwise a warning says it is off.
     engine.registerSignal(new SemanticSearch(catalog).signal());
+    enableTags(engine);
     for (const query of queries ?? [positionals.slice(1).join(' ')]) {
       const result = await engine.search({ query, limit });
       if (values.json) print(JSON.stringify(result));
       else printHuman(result);
     }
     return 0;
+  });
+}
+
+function tagLine(tags: readonly AssetTag[]): string {
+  return tags.length ? tags.map((t) => `${countedName(t.name, t.count)} ${t.score.toFixed(2)}`).join(', ') : '(no tags)';
+}
+
+/** Brings the folder's catalog up to date (quietly) before a command that reads it. */
+async function indexQuietly(catalog: Catalog): Promise<void> {
+  await indexRoot(catalog, { excludes: DEFAULT_EXCLUDES });
+}
+
+async function cmdTags(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const target = positionals[0];
+  if (!target) throw new UsageError('missing <dir|file>');
+  const abs = resolve(target);
+  if (!existsSync(abs)) throw new Error(`${target}: no such file or folder`);
+  if (statSync(abs).isFile()) {
+    const { tags } = await analyzeFile(abs, await loadDefaultAnalyzers());
+    const out = tags.map((t) => ({ name: t.name, score: Math.round(t.score * 1000) / 1000, count: t.count, source: t.source }));
+    print(values.json ? JSON.stringify({ path: abs, tags: out }) : `${target}: ${tagLine(out)}`);
+    return 0;
+  }
+  const root = rootArg(target);
+  return withCatalog(root, async (catalog) => {
+    await indexQuietly(catalog);
+    const assets = (await catalog.loadSearchRows()).sort((a, b) => a.relPath.localeCompare(b.relPath));
+    const tags = await tagsOfAssets(catalog);
+    const images = assets.map((a) => ({ id: a.id, relPath: a.relPath, tags: tags.get(a.id) ?? [] }));
+    if (values.json) print(JSON.stringify({ root, images }));
+    else for (const img of images) print(`${img.relPath}: ${tagLine(img.tags)}`);
+    return 0;
+  });
+}
+
+async function cmdSimilar(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, limit: { type: 'string' } } });
+  const root = rootArg(positionals[0]);
+  if (!positionals[1]) throw new UsageError('missing <image>');
+  const image = resolve(positionals[1]);
+  if (!existsSync(image) || !statSync(image).isFile()) throw new Error(`${positionals[1]}: no such file`);
+  const limit = values.limit ? Number(values.limit) : 10;
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+  return withCatalog(root, async (catalog) => {
+    try {
+      await indexQuietly(catalog);
+      const rel = relative(root, image).split(sep).join('/');
+      const inside = !rel.startsWith('..') && !isAbsolute(rel) ? await catalog.getAssetByPath(rel) : null;
+      let result;
+      if (inside && inside.status === 'ok') result = await similarImages(root, catalog, inside.id, limit);
+      else {
+        const { embedding } = await analyzeFile(image, await loadDefaultAnalyzers());
+        if (!embedding) throw new Error('similar images need the MobileNetV2 model, which is not available');
+        result = await similarToEmbedding(root, catalog, embedding, basename(image), limit);
+      }
+      if (values.json) print(JSON.stringify(result));
+      else if (result.items.length === 0) print('no similar images');
+      else for (const hit of result.items) print(`${hit.score.toFixed(3)}  ${hit.relPath}`);
+      return 0;
+    } finally {
+      await closeEmbeddingIndexes(catalog);
+    }
   });
 }
 
@@ -319,6 +393,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdStatus(rest);
       case 'search':
         return await cmdSearch(rest);
+      case 'tags':
+        return await cmdTags(rest);
+      case 'similar':
+        return await cmdSimilar(rest);
       case 'duplicates':
         return await cmdDuplicates(rest);
       case 'text': {

@@ -264,7 +264,12 @@ export class SearchEngine {
     const warnings = [...parsed.errors];
     const requested = requestedProvided(parsed);
     const usable = requested.filter((r) => {
-      if (this.providers.has(r.filter)) return true;
+      const provider = this.providers.get(r.filter);
+      if (provider) {
+        const problem = provider.check?.(r.value) ?? null;
+        if (problem) warnings.push(`${providedLabel(r.filter, r.value, r.include)}: ${problem}`);
+        return true;
+      }
       warnings.push(`${providedLabel(r.filter, r.value, r.include)} was ignored: ${MISSING[r.filter]}`);
       return false;
     });

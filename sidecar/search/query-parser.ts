@@ -57,7 +57,7 @@ const FORMAT_ALIASES: Record<string, string> = { jpg: 'jpeg', jpeg: 'jpeg', tif:
 const SHAPES: readonly Shape[] = ['portrait', 'landscape', 'square'];
 
 const FILTER_KEYS =
-  /^(folder|in|path|ext|format|type|camera|date|after|before|size|larger|smaller|width|height|is|orientation|has|person|tag):(.*)$/i;
+  /^(folder|in|path|ext|format|type|camera|date|after|before|size|larger|smaller|width|height|is|orientation|has|person|tag|color|colour):(.*)$/i;
 
 /** "2017" -> [2017-01-01T00:00:00, 2017-12-31T23:59:59]; also "2017-11" and "2017-11-07". */
 export function dateRange(text: string): [string, string] | null {
@@ -248,13 +248,16 @@ export function parseQuery(query: string): ParsedQuery {
         const v = value.toLowerCase();
         if (v === 'text') parsed.hasText = true;
         else if (v === 'faces' || v === 'face') parsed.hasFaces = true;
-        else parsed.errors.push(`has:${value} is not has:text or has:faces`);
+        // has:dog, has:people: a tag (answered by the tag provider).
+        else parsed.tags.push(v);
         break;
       }
       case 'person':
         parsed.people.push(value.toLowerCase());
         break;
       case 'tag':
+      case 'color':
+      case 'colour':
         parsed.tags.push(value.toLowerCase());
         break;
     }

@@ -4,6 +4,7 @@
  */
 import type { Catalog } from '../catalog/catalog';
 import { SearchEngine } from './engine';
+import { enableTags } from '../tags/tags';
 import type { SearchOptions, SearchResult } from './types';
 
 export { SearchEngine, type SearchEngineOptions } from './engine';
@@ -26,7 +27,8 @@ export type {
 } from './types';
 
 /**
- * Searches one root's catalog. Free words match file and folder names (all words beat some words);
+ * Searches one root's catalog. Free words match file and folder names (all words beat some words)
+ * and image tags (concepts, objects, colours);
  * filters narrow by folder, path, format, camera, capture date, size, dimensions and orientation.
  * Loads the whole catalog each call: anything that searches more than once should keep a SearchEngine.
  *
@@ -35,6 +37,7 @@ export type {
  */
 export async function searchCatalog(catalog: Catalog, query: string, options: SearchOptions = {}): Promise<SearchResult> {
   const engine = await SearchEngine.load(catalog);
+  enableTags(engine);
   const { limit, filters } = options;
   let cursor = options.cursor ?? null;
   if (cursor !== null && /^\d+$/.test(cursor)) {

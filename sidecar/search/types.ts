@@ -168,4 +168,6 @@ export interface FilterProvider {
   readonly filter: ProvidedFilter;
   /** Ids of the assets that satisfy the filter (for `has:` filters with value null: that have any). */
   match(value: string | null, ctx: SignalContext): Iterable<number> | Promise<Iterable<number>>;
+  /** A warning for a value the filter cannot mean anything by (e.g. an unknown tag), else null. */
+  check?(value: string | null): string | null;
 }

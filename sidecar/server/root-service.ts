@@ -20,6 +20,7 @@ import { OcrTextSignal, ocrTextFilter } from '../ocr/signal';
 import { ocrOfAsset, searchOcr, type OcrSearchItem } from '../ocr/library';
 import { SemanticSearch } from '../semantic/semantic-search';
 import { analyzerEnabled } from '../analyzers/enabled';
+import { enableTags, tagsOfAsset } from '../tags/tags';
 
 export interface RootServiceOptions {
   excludes?: readonly string[];
@@ -75,6 +76,10 @@ export class RootService extends EventEmitter<RunEvents> {
     if (analyzerEnabled('clip')) engine.registerSignal(this.semantic.signal());
     this.on('changed', (change) => {
       this.semantic.applyChange(change).catch((err: unknown) => options.logger.log('warn', `semantic index update failed: ${err instanceof Error ? err.message : String(err)}`));
+    });
+    enableTags(engine, {
+      warm: true,
+      onError: (err) => options.logger.log('warn', `loading tags failed: ${err instanceof Error ? err.message : String(err)}`),
     });
   }
 
@@ -267,7 +272,7 @@ export class RootService extends EventEmitter<RunEvents> {
       status: a.status,
       error: a.errorCode ? { code: a.errorCode, message: a.errorMessage ?? '' } : null,
       thumbnail: this.thumbnailPath(a),
-      tags: [],
+      tags: await tagsOfAsset(this.catalog, a.id),
       ocr: await ocrOfAsset(this.catalog, a.id),
       faces: await this.people.facesOfAsset(a.id),
     };

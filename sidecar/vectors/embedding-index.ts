@@ -522,6 +522,21 @@ export class EmbeddingIndex {
     return this.matchesToNeighbours(m.keys, m.distances, 0, m.keys.length, exclude).slice(0, k);
   }
 
+  /**
+   * The k indexed assets most similar to a raw embedding of an image that need not be indexed
+   * (prepared like the indexed ones: centred with the index's mean), or null while the index has
+   * no mean yet.
+   */
+  async similarToRaw(raw: ArrayLike<number>, k: number): Promise<Neighbour[] | null> {
+    return this.lock.run(async () => {
+      await this.refreshMeanLocked();
+      if (this.closed || !this.mean || raw.length !== this.dimensions) return null;
+      const v = new Float32Array(this.dimensions);
+      if (!prepareVector(raw, this.mean, v)) return null;
+      return this.searchVector(v, k);
+    });
+  }
+
   /** The k assets most similar to `id` (itself excluded), or null if it has no vector. */
   async similarTo(id: number, k: number): Promise<Neighbour[] | null> {
     return this.lock.run(async () => {

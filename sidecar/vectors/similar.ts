@@ -39,9 +39,28 @@ export async function similarImages(root: string, catalog: Catalog, id: number, 
   if (!neighbours) {
     throw loupeError(LoupeErrorCodes.FeatureUnavailable, `${query.relPath} has no image embedding yet (not analysed, or it could not be)`);
   }
+  return response(`similar:${query.relPath}`, await toHits(root, catalog, neighbours, posix.basename(query.relPath), how));
+}
+
+/**
+ * `loupe similar <dir> <file>` for a file that is not indexed: its raw image embedding (computed
+ * on the fly) against the root's index.
+ */
+export async function similarToEmbedding(root: string, catalog: Catalog, embedding: Float32Array, name: string, limit = SIMILAR_DEFAULT_LIMIT): Promise<SearchResponse> {
+  const k = Math.max(1, Math.min(Math.floor(limit) || SIMILAR_DEFAULT_LIMIT, SIMILAR_MAX_LIMIT));
+  const index = await embeddingIndexFor(catalog);
+  const neighbours = index.size === 0 ? null : await index.similarToRaw(embedding, k);
+  if (!neighbours) throw loupeError(LoupeErrorCodes.FeatureUnavailable, 'similar images need image embeddings, which are not indexed yet');
+  return response(`similar:${name}`, await toHits(root, catalog, neighbours, name));
+}
+
+function response(query: string, items: RootedSearchHit[]): SearchResponse {
+  return { query, items, total: items.length, nextCursor: null, warnings: [] };
+}
+
+async function toHits(root: string, catalog: Catalog, neighbours: Array<{ id: number; similarity: number }>, name: string, how = ''): Promise<RootedSearchHit[]> {
   const positive = neighbours.filter((n) => n.similarity > 0);
   const facts = new Map((await catalog.loadSearchRows(positive.map((n) => n.id))).map((f) => [f.id, f]));
-  const name = posix.basename(query.relPath);
   const items: RootedSearchHit[] = [];
   for (const n of positive) {
     const f = facts.get(n.id);
@@ -59,5 +78,5 @@ export async function similarImages(root: string, catalog: Catalog, id: number, 
       takenAt: f.takenAt,
     });
   }
-  return { query: `similar:${query.relPath}`, items, total: items.length, nextCursor: null, warnings: [] };
+  return items;
 }

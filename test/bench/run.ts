@@ -30,13 +30,14 @@ import { benchmark as sidecarStartup } from './sidecar-startup';
 import { benchmark as panelGrid } from './panel-grid';
 import { benchmark as ocr } from './ocr';
 import { benchmark as clip } from './clip';
+import { benchmark as tags } from './tags';
 import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
 
 // Benchmarks use the real model weights in ../shared/models unless LOUPE_MODELS_DIR says otherwise.
 const sharedModels = join(__dirname, '..', '..', '..', 'shared', 'models');
 if (!process.env.LOUPE_MODELS_DIR && existsSync(sharedModels)) process.env.LOUPE_MODELS_DIR = sharedModels;
 
-const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, ocr, clip, sidecarStartup, panelGrid];
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, ocr, clip, tags, sidecarStartup, panelGrid];
 
 interface Outcome {
   name: string;

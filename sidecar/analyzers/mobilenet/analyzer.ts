@@ -6,7 +6,21 @@ import { preprocess } from './preprocess';
 
 /** `image_embeddings.model` of the MobileNetV2 global-pool embedding. */
 export const MOBILENET_EMBEDDING = 'mobilenetv2-gap';
+/** Always stored: the best few classes. */
 export const LABELS_PER_IMAGE = 5;
+/**
+ * Up to this many classes with probability >= MIN_LABEL_SCORE are stored beyond the first five:
+ * a concept's tag score is the summed probability of the classes beneath it, and the weak int8
+ * model spreads a photo's mass thin (the falcon's bird classes sit at ranks 4-20), so five classes
+ * lose most of it (bench `tags`: see models/tags/README.md).
+ */
+export const MAX_LABELS_PER_IMAGE = 20;
+export const MIN_LABEL_SCORE = 0.005;
+
+/** The classes kept for one image, best first. */
+export function keptLabels(probabilities: Float32Array): number[] {
+  return topK(probabilities, MAX_LABELS_PER_IMAGE).filter((i, rank) => rank < LABELS_PER_IMAGE || probabilities[i] >= MIN_LABEL_SCORE);
+}
 
 /**
  * A list literal DuckDB casts to FLOAT[] on insert. Nine significant digits round-trip a float32;
@@ -21,18 +35,19 @@ export function vectorLiteral(v: ArrayLike<number>): string {
 /**
  * MobileNetV2 (int8) on the decoded working image. Rows:
  * - image_embeddings(asset_id, model = 'mobilenetv2-gap', vector = the 1280-d global-pool activation)
- * - image_labels(asset_id, class_index, score): the top 5 ImageNet-1k classes, softmax probabilities.
+ * - image_labels(asset_id, class_index, score): the top ImageNet-1k classes (see keptLabels), softmax probabilities.
  */
 export function createMobileNetAnalyzer(model: MobileNet): Analyzer {
   return {
     name: 'mobilenet',
-    version: 1,
+    // 2: up to 20 labels per image (was 5), for tag scores.
+    version: 2,
     // Not cut short by the run's abort signal: an in-flight image is finished, like every analyzer's.
     async analyze(image: DecodedImage): Promise<AnalyzerRows> {
       const { probabilities, embedding } = await model.infer(await preprocess(image));
       return {
         image_embeddings: [{ model: MOBILENET_EMBEDDING, vector: vectorLiteral(embedding) }],
-        image_labels: topK(probabilities, LABELS_PER_IMAGE).map((i) => ({ class_index: i, score: probabilities[i] })),
+        image_labels: keptLabels(probabilities).map((i) => ({ class_index: i, score: probabilities[i] })),
       };
     },
   };

@@ -3,6 +3,7 @@ import { ModelResolver } from '../../models/resolver';
 import { errorMessage } from '../../util/errors';
 import { createMobileNetAnalyzer } from './analyzer';
 import { MOBILENET_MODEL_ID, sharedMobileNet, type MobileNetOptions } from './model';
+import { selfCheckOnce } from './self-check';
 
 export interface LoadMobileNetOptions extends MobileNetOptions {
   resolver?: ModelResolver;
@@ -42,6 +43,9 @@ export async function loadMobileNetAnalyzer(options: LoadMobileNetOptions = {}):
     });
     const model = sharedMobileNet(path, options);
     await model.load();
+    // Known answers first: a model that gets them wrong would label every image wrongly.
+    const check = await selfCheckOnce(model);
+    if (!check.ok) throw new Error(`it failed its self-check (${check.problems.join('; ')})`);
     failures.delete(key);
     return createMobileNetAnalyzer(model);
   } catch (err) {
