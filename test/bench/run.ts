@@ -14,6 +14,8 @@
  *   LOUPE_BENCH_DECODE_REPEATS=3      repeats per image in decode-thumbnail
  *   LOUPE_BENCH_DIR=$TMPDIR/loupe-bench   where generated data lives (reused between runs)
  *   LOUPE_BENCH_DATA=/work/shared/data    source photos and SVGs
+ *   LOUPE_BENCH_OPT_SIZE=640          optimise: target long side
+ *   LOUPE_BENCH_OPT_REPEATS=3         optimise: repeats per image, tool and format
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -27,13 +29,14 @@ import { benchmark as serverSearch } from './server-search';
 import { benchmark as faces } from './faces';
 import { benchmark as sidecarStartup } from './sidecar-startup';
 import { benchmark as panelGrid } from './panel-grid';
+import { benchmark as optimise } from './optimise';
 import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
 
 // Benchmarks use the real model weights in ../shared/models unless LOUPE_MODELS_DIR says otherwise.
 const sharedModels = join(__dirname, '..', '..', '..', 'shared', 'models');
 if (!process.env.LOUPE_MODELS_DIR && existsSync(sharedModels)) process.env.LOUPE_MODELS_DIR = sharedModels;
 
-const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, sidecarStartup, panelGrid];
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, sidecarStartup, panelGrid, optimise];
 
 interface Outcome {
   name: string;
