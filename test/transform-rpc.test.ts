@@ -129,6 +129,25 @@ describe('optimising over the sidecar protocol', () => {
         c.connection.sendRequest(protocol.TransformUndoRequest, { root, id: result.id! }),
         (err: { code?: number }) => err.code === protocol.LoupeErrorCodes.ResolutionFailed,
       );
+
+      // Cancelling on the work-done token stops between files; what was done stays undoable.
+      c.connection.onNotification('$/progress', (p: { token: string; value: { kind: string } }) => {
+        if (p.token === 'opt-2' && p.value.kind === 'report') void c.connection.sendNotification('window/workDoneProgress/cancel', { token: 'opt-2' });
+      });
+      // The restored originals are new assets for the index.
+      const again = await Promise.all(['falcon.jpg', 'scan.png'].map((n) => waitFor(`${n} indexed`, () => c.connection.sendRequest(protocol.AssetByPathRequest, { path: join(root, 'img', n) }))));
+      const cancelled = await c.connection.sendRequest(protocol.TransformApplyRequest, {
+        root,
+        ids: again.map((a) => a.id),
+        options: { format: 'avif' },
+        workDoneToken: 'opt-2',
+      });
+      assert.equal(cancelled.cancelled, true);
+      assert.deepEqual(cancelled.files.map((f) => f.status), ['done', 'cancelled']);
+      assert.ok(existsSync(join(root, 'img/falcon.avif')));
+      assert.equal(existsSync(join(root, 'img/scan.avif')), false);
+      await c.connection.sendRequest(protocol.TransformUndoRequest, { root, id: cancelled.id! });
+      assert.equal(existsSync(join(root, 'img/falcon.avif')), false);
     } finally {
       c.close();
       await sidecar.stop();

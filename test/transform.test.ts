@@ -11,6 +11,7 @@ import { previewTransform } from '../sidecar/transform/preview';
 import { applyTransforms, undoTransform } from '../sidecar/transform/apply';
 import { parseOptions, TransformError } from '../sidecar/transform/options';
 import { outputPath } from '../sidecar/transform/naming';
+import { recoverJournals, sha256 } from '../sidecar/journal/journal';
 import { writeFile } from './fixtures/images';
 import { SHARED_DATA, tempDir } from './helpers/temp';
 
@@ -332,6 +333,35 @@ describe('preview and apply', () => {
       assert.equal(existsSync(join(root, 'images/shot.webp')), false);
       assert.equal(readFileSync(join(root, 'README.md'), 'utf8'), docs['README.md']);
       writeFileSync(join(root, 'unused.txt'), '');
+    } finally {
+      catalog.close();
+    }
+  });
+
+  it('rolls back an optimisation interrupted by a crash: written file and temporary file removed', async () => {
+    const { root } = await workspace();
+    const catalog = await indexed(root);
+    try {
+      // What a kill -9 leaves just after the rename, before the journal said so.
+      const bytes = readFileSync(FALCON);
+      writeFile(join(root, 'images/falcon.webp'), bytes);
+      writeFile(join(root, 'images/rocks.webp.loupe-1.tmp'), 'partial');
+      writeFile(join(root, 'images/mine.webp'), 'not written by Loupe');
+      const journal = {
+        keep: [],
+        trash: [],
+        rewrites: [],
+        created: [
+          { relPath: 'images/falcon.webp', sha256: sha256(bytes), done: false, temp: 'images/falcon.webp.loupe-1.tmp' },
+          { relPath: 'images/rocks.webp', sha256: 'x', done: false, temp: 'images/rocks.webp.loupe-1.tmp' },
+          { relPath: 'images/mine.webp', sha256: 'y', done: false },
+        ],
+      };
+      await catalog.transact((q) => q.exec(`INSERT INTO resolutions (state, group_key, journal) VALUES ('applying', 'transform:beside:3', $1)`, [JSON.stringify(journal)]));
+      assert.equal(await recoverJournals(catalog), 1);
+      assert.equal(existsSync(join(root, 'images/falcon.webp')), false);
+      assert.equal(existsSync(join(root, 'images/rocks.webp.loupe-1.tmp')), false);
+      assert.equal(readFileSync(join(root, 'images/mine.webp'), 'utf8'), 'not written by Loupe', 'a file Loupe did not write is left alone');
     } finally {
       catalog.close();
     }

@@ -31,6 +31,8 @@ export interface CreatedRecord {
   sha256: string;
   /** Set once the file is in place (before that, only a temporary file may exist). */
   done: boolean;
+  /** Root-relative temporary file the bytes are written to first; removed on rollback. */
+  temp?: string;
 }
 
 export interface Journal {
@@ -98,6 +100,7 @@ export async function rollBack(catalog: Catalog, journal: Journal): Promise<stri
   const problems: string[] = [];
   for (const c of [...(journal.created ?? [])].reverse()) {
     const path = join(catalog.root, c.relPath);
+    if (c.temp) await fsp.rm(join(catalog.root, c.temp), { force: true }).catch(() => undefined);
     try {
       const current = await fsp.readFile(path);
       if (sha256(current) !== c.sha256) {

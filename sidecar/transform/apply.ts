@@ -184,6 +184,9 @@ export async function applyTransforms(catalog: Catalog, request: ApplyRequest, h
       }
       // Write beside the target first: the old file leaves only once the new bytes are safely on disk.
       const tmp = `${targetAbs}.loupe-${process.pid}.tmp`;
+      const created = { relPath: target, sha256: sha256(encoded.data), done: false, temp: `${target}.loupe-${process.pid}.tmp` };
+      journal.created!.push(created);
+      await saveJournal(catalog, id, 'applying', journal);
       await fsp.writeFile(tmp, encoded.data);
       try {
         // Whatever holds the name now (the original itself, or a file the user allowed to overwrite) goes to the trash.
@@ -193,9 +196,6 @@ export async function applyTransforms(catalog: Catalog, request: ApplyRequest, h
           await saveJournal(catalog, id, 'applying', journal);
           [record.trashed] = await moveToTrash([targetAbs]);
         }
-        const created = { relPath: target, sha256: sha256(encoded.data), done: false };
-        journal.created!.push(created);
-        await saveJournal(catalog, id, 'applying', journal);
         await fsp.rename(tmp, targetAbs);
         created.done = true;
         if (mode === 'replace' && target !== w.source) {
