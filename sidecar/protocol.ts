@@ -31,6 +31,8 @@ export const LoupeErrorCodes = {
   ResolutionFailed: -32005,
   /** A model could not be downloaded or did not match its sha256; nothing was enabled. */
   DownloadFailed: -32006,
+  /** An image cannot be optimised as asked (animated to a still format, unreadable, SVG); nothing was written. */
+  TransformRefused: -32010,
 } as const;
 
 export function loupeError(code: number, message: string): ResponseError<void> {
@@ -259,6 +261,41 @@ export const FilesTrashRequest = new RequestType<{ root: string; ids: number[] }
 /** Undoes a `files/trash` (or a duplicate resolution): the files come back from the OS trash. */
 export const FilesRestoreRequest = new RequestType<{ root: string; id: number }, ResolutionResult, void>('files/restore');
 
+// ---- transform (optimise images for the web) ----
+
+export type { TransformOptions, OutputFormat, EnhanceOptions } from './transform/options';
+export type { TransformPreview } from './transform/preview';
+export type { ApplyResult, FileResult, FileStatus, TransformUndoResult } from './transform/apply';
+import type { TransformOptions } from './transform/options';
+import type { TransformPreview } from './transform/preview';
+import type { ApplyResult, TransformUndoResult } from './transform/apply';
+
+export interface TransformPreviewParams {
+  root: string;
+  id: number;
+  options?: TransformOptions;
+}
+/** The result's size, dimensions and a preview image, without writing anything beside the original. */
+export const TransformPreviewRequest = new RequestType<TransformPreviewParams, TransformPreview, void>('transform/preview');
+
+export interface TransformApplyParams {
+  root: string;
+  /** The images (asset ids), or `folder` (root-relative, "" for the whole root): every indexed image under it. */
+  ids?: number[];
+  folder?: string;
+  options?: TransformOptions;
+  /** 'beside' (default): a new file next to each original. 'replace': originals go to the OS trash, links follow. */
+  mode?: 'beside' | 'replace';
+  /** Allow replacing files that already have the output's name (they go to the trash). */
+  overwrite?: boolean;
+  /** Beside mode: output file name pattern, tokens {name} {ext} {width} {height} {format}. */
+  pattern?: string;
+  /** Progress on this work-done token; `window/workDoneProgress/cancel` with it (or `$/cancelRequest`) stops between files. */
+  workDoneToken?: string | number;
+}
+export const TransformApplyRequest = new RequestType<TransformApplyParams, ApplyResult, void>('transform/apply');
+export const TransformUndoRequest = new RequestType<{ root: string; id: number }, TransformUndoResult, void>('transform/undo');
+
 // ---- faces and people ----
 
 export type { FaceInfo, PersonSummary, PersonDetails, Suggestion, FaceStatus } from './faces/types';
@@ -369,6 +406,9 @@ export const METHODS = {
     FacesDeleteAllRequest.method,
     SemanticStatusRequest.method,
     SemanticEnableRequest.method,
+    TransformPreviewRequest.method,
+    TransformApplyRequest.method,
+    TransformUndoRequest.method,
   ],
   clientNotifications: [AuthNotification.method, 'initialized', 'exit', '$/cancelRequest'],
   serverNotifications: [IndexChangedNotification.method, '$/progress'],

@@ -22,6 +22,7 @@ import { loadDefaultAnalyzers } from '../analyzers/default-analyzers';
 import { similarImages, similarToEmbedding } from '../vectors/similar';
 import { closeEmbeddingIndexes } from '../vectors/registry';
 import type { AssetTag } from '../protocol';
+import { cmdOptimise, OPTIMISE_HELP, OptimiseUsageError } from './optimise';
 
 class UsageError extends Error {}
 
@@ -39,12 +40,13 @@ Usage:
   loupe people <dir> [--json]                    people and unnamed clusters with their faces
   loupe people name <dir> person:<id>|face:<id> <name> | merge <dir> <target> <source>... | reject <dir> <face> [person]
   loupe people forget <dir>                      delete all face data of that folder and stop detecting faces
+${OPTIMISE_HELP}
   loupe models list | fetch [ID...] | verify [ID...]
   loupe doctor [dir]
   loupe serve --root <dir> [--root <dir>]... [--port N] [--idle-timeout MIN] [--parent-pid PID] [--no-watch]
 
 Query filters: folder:NAME path:TEXT ext:png camera:canon date:2017 date:2017-11..2018 after:2017-05 before:2019
-  size:>2mb larger:1mb smaller:500kb width:>1000 height:800..1600 is:portrait|landscape|square
+  size:>2mb larger:1mb smaller:500kb width:>1000 height:800..1600 pixels:>4mp is:portrait|landscape|square
   tag:bird has:people color:red
 Environment: LOUPE_MODELS_DIR (models folder checked first), LOUPE_CACHE_DIR (cache for models and read-only roots).`;
 
@@ -409,6 +411,9 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdPeople(rest);
       case 'models':
         return await cmdModels(rest);
+      case 'optimise':
+      case 'optimize':
+        return await cmdOptimise(rest, print);
       case 'serve':
         return await serve(parseServeArgs(rest));
       case 'doctor':
@@ -429,7 +434,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`loupe: ${msg.split('\n')[0]}\n`);
-    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith?.('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || err instanceof OptimiseUsageError || (err as NodeJS.ErrnoException).code?.startsWith?.('ERR_PARSE_ARGS')) {
       process.stderr.write(`run "loupe help" for usage\n`);
       return 2;
     }

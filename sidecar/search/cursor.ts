@@ -61,6 +61,8 @@ export function queryFingerprint(q: ParsedQuery): string {
     q.maxWidth,
     q.minHeight,
     q.maxHeight,
+    q.minPixels,
+    q.maxPixels,
     sorted(q.shapes),
     q.hasText,
     q.hasFaces,

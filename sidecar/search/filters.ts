@@ -71,6 +71,9 @@ export class CompiledFilter {
   private readonly maxWidth: number;
   private readonly minHeight: number;
   private readonly maxHeight: number;
+  private readonly hasPixels: boolean;
+  private readonly minPixels: number;
+  private readonly maxPixels: number;
   private readonly shapeMask: number;
   private readonly providedOk: Uint8Array | null;
   private readonly providedNeeded: number;
@@ -141,6 +144,8 @@ export class CompiledFilter {
       q.minSize !== null ||
       q.maxSize !== null ||
       hasDims ||
+      q.minPixels !== null ||
+      q.maxPixels !== null ||
       shapeMask !== 0 ||
       paths.length > 0 ||
       providedOk !== null;
@@ -159,6 +164,9 @@ export class CompiledFilter {
     this.maxWidth = maxWidth;
     this.minHeight = minHeight;
     this.maxHeight = maxHeight;
+    this.hasPixels = q.minPixels !== null || q.maxPixels !== null;
+    this.minPixels = q.minPixels ?? -Infinity;
+    this.maxPixels = q.maxPixels ?? Infinity;
     this.shapeMask = shapeMask;
     this.providedOk = providedOk;
     this.providedNeeded = providedNeeded;
@@ -192,6 +200,11 @@ export class CompiledFilter {
       const h = this.heights[slot];
       if (w < 0 || h < 0 || w < this.minWidth || w > this.maxWidth || h < this.minHeight || h > this.maxHeight) return false;
     }
+    if (this.hasPixels) {
+      const w = this.widths[slot];
+      const h = this.heights[slot];
+      if (w < 0 || h < 0 || w * h < this.minPixels || w * h > this.maxPixels) return false;
+    }
     if (this.shapeMask !== 0 && (this.shapeMask & (1 << this.shapes[slot])) === 0) return false;
     if (this.providedOk !== null && this.providedOk[slot] !== this.providedNeeded) return false;
     if (this.paths.length > 0) for (let i = 0; i < this.paths.length; i++) if (!this.pathLower[slot].includes(this.paths[i])) return false;
@@ -215,6 +228,9 @@ export function filterReasons(
   if (q.minSize !== null || q.maxSize !== null) reasons.push({ kind: 'size', text: formatBytes(table.sizes[slot]) });
   if (q.minWidth !== null || q.maxWidth !== null || q.minHeight !== null || q.maxHeight !== null) {
     reasons.push({ kind: 'dimensions', text: `${table.widths[slot]}×${table.heights[slot]}` });
+  }
+  if (q.minPixels !== null || q.maxPixels !== null) {
+    reasons.push({ kind: 'dimensions', text: `${((table.widths[slot] * table.heights[slot]) / 1e6).toFixed(1)} MP` });
   }
   if (q.shapes.length) reasons.push({ kind: 'orientation', text: SHAPE_NAMES[table.shapes[slot]] });
   for (const p of provided) reasons.push({ kind: PROVIDED_KIND[p.filter], text: providedLabel(p.filter, p.value, p.include) });

@@ -19,6 +19,9 @@ export interface ParsedQuery {
   maxWidth: number | null;
   minHeight: number | null;
   maxHeight: number | null;
+  /** Inclusive bounds on width x height (after EXIF rotation): `pixels:>4mp` finds images too big to publish as they are. */
+  minPixels: number | null;
+  maxPixels: number | null;
   /** Any of these shapes (`is:portrait`). */
   shapes: Shape[];
   /** `has:text` (true) or the structured `hasText: false`; null: no constraint. */
@@ -44,6 +47,8 @@ export function emptyQuery(): ParsedQuery {
     maxWidth: null,
     minHeight: null,
     maxHeight: null,
+    minPixels: null,
+    maxPixels: null,
     shapes: [],
     hasText: null,
     hasFaces: null,
@@ -57,7 +62,7 @@ const FORMAT_ALIASES: Record<string, string> = { jpg: 'jpeg', jpeg: 'jpeg', tif:
 const SHAPES: readonly Shape[] = ['portrait', 'landscape', 'square'];
 
 const FILTER_KEYS =
-  /^(folder|in|path|ext|format|type|camera|date|after|before|size|larger|smaller|width|height|is|orientation|has|person|tag|color|colour):(.*)$/i;
+  /^(folder|in|path|ext|format|type|camera|date|after|before|size|larger|smaller|width|height|pixels|is|orientation|has|person|tag|color|colour):(.*)$/i;
 
 /** "2017" -> [2017-01-01T00:00:00, 2017-12-31T23:59:59]; also "2017-11" and "2017-11-07". */
 export function dateRange(text: string): [string, string] | null {
@@ -99,10 +104,16 @@ const BYTE_UNITS: Record<string, number> = {
   gib: 1024 ** 3,
 };
 
-function quantity(text: string, unit: 'bytes' | 'pixels'): number | null {
+/** Pixel counts: "4mp" (megapixels), "500kp", "2000000" or "2000000px". */
+const COUNT_UNITS: Record<string, number> = { '': 1, px: 1, kp: 1e3, k: 1e3, mp: 1e6, m: 1e6 };
+
+type Unit = 'bytes' | 'pixels' | 'count';
+
+function quantity(text: string, unit: Unit): number | null {
   const m = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)$/i.exec(text.trim());
   if (!m) return null;
-  const factor = unit === 'bytes' ? BYTE_UNITS[m[2].toLowerCase()] : m[2] === '' || m[2].toLowerCase() === 'px' ? 1 : undefined;
+  const suffix = m[2].toLowerCase();
+  const factor = unit === 'bytes' ? BYTE_UNITS[suffix] : unit === 'count' ? COUNT_UNITS[suffix] : suffix === '' || suffix === 'px' ? 1 : undefined;
   return factor === undefined ? null : Number(m[1]) * factor;
 }
 
@@ -115,7 +126,7 @@ interface Bounds {
  * ">2mb", ">=1000", "<500kb", "<=800", "=1920", "1mb..5mb" (inclusive, either side may be empty), or a
  * bare value: `bare` says what it means ("size:2mb" is at least 2 MB; "width:1920" is exactly 1920).
  */
-function bounds(text: string, unit: 'bytes' | 'pixels', bare: 'atLeast' | 'exact'): Bounds | null {
+function bounds(text: string, unit: Unit, bare: 'atLeast' | 'exact'): Bounds | null {
   if (text.includes('..')) {
     const [a, b] = text.split('..', 2);
     const lo = a.trim() ? quantity(a, unit) : null;
@@ -140,7 +151,7 @@ function bounds(text: string, unit: 'bytes' | 'pixels', bare: 'atLeast' | 'exact
   }
 }
 
-type BoundField = 'Size' | 'Width' | 'Height';
+type BoundField = 'Size' | 'Width' | 'Height' | 'Pixels';
 
 function narrow(parsed: ParsedQuery, field: BoundField, b: Bounds): void {
   const minKey = `min${field}` as const;
@@ -240,6 +251,12 @@ export function parseQuery(query: string): ParsedQuery {
         else parsed.errors.push(`${key} "${value}" is not a pixel count such as 1920, >1000, <=800 or 800..1600`);
         break;
       }
+      case 'pixels': {
+        const b = bounds(value, 'count', 'atLeast');
+        if (b) narrow(parsed, 'Pixels', b);
+        else parsed.errors.push(`pixels "${value}" is not a pixel count such as >4mp, 12mp, <500kp or 2mp..8mp`);
+        break;
+      }
       case 'is':
       case 'orientation':
         addShape(parsed, value, `${key}:${value}`);
@@ -300,6 +317,8 @@ export function withFilters(parsed: ParsedQuery, filters: SearchFilters | undefi
     ['maxWidth', 'Width', 'max'],
     ['minHeight', 'Height', 'min'],
     ['maxHeight', 'Height', 'max'],
+    ['minPixels', 'Pixels', 'min'],
+    ['maxPixels', 'Pixels', 'max'],
   ];
   for (const [name, field, side] of numbers) {
     const v = filters[name];

@@ -74,6 +74,9 @@ export interface SearchFilters {
   maxWidth?: number;
   minHeight?: number;
   maxHeight?: number;
+  /** Width x height in pixels (after EXIF rotation), inclusive. */
+  minPixels?: number;
+  maxPixels?: number;
   orientation?: Shape | Shape[];
   /** True: only images with recognised text; false: only images without. Needs an OCR provider. */
   hasText?: boolean;

@@ -21,6 +21,10 @@ import { ocrOfAsset, searchOcr, type OcrSearchItem } from '../ocr/library';
 import { SemanticSearch } from '../semantic/semantic-search';
 import { analyzerEnabled } from '../analyzers/enabled';
 import { enableTags, tagsOfAsset } from '../tags/tags';
+import { applyTransforms, undoTransform, type ApplyHooks, type ApplyResult, type TransformUndoResult } from '../transform/apply';
+import { previewTransform, type TransformPreview } from '../transform/preview';
+import { insideRoot } from '../transform/naming';
+import { TransformError, type TransformOptions } from '../transform/options';
 
 export interface RootServiceOptions {
   excludes?: readonly string[];
@@ -307,6 +311,56 @@ export class RootService extends EventEmitter<RunEvents> {
       return await undoResolution(this.catalog, id);
     } finally {
       this.requestRun('resolution undone');
+    }
+  }
+
+  /** Where `transform/preview` writes its temporary preview images. */
+  get previewDir(): string {
+    return join(this.catalog.stateDir, 'previews');
+  }
+
+  async previewTransform(id: number, options: TransformOptions): Promise<TransformPreview | null> {
+    const asset = await this.catalog.getAsset(id);
+    if (!asset) return null;
+    return previewTransform(join(this.root, asset.relPath), options, this.previewDir);
+  }
+
+  /** Root-relative paths of the indexed images with these ids, or under `folder` ("" = all). */
+  async selectImages(selection: { ids?: number[]; folder?: string }): Promise<string[]> {
+    if (selection.folder !== undefined) {
+      const folder = selection.folder.replace(/^\/+|\/+$/g, '');
+      if (folder !== '' && insideRoot(folder) === null) throw new TransformError('the folder is outside the root', 'outside_root');
+      const rows = await this.catalog.read(
+        `SELECT rel_path FROM assets WHERE status = 'ok' AND ($1 = '' OR starts_with(rel_path, $1 || '/')) ORDER BY rel_path`,
+        [folder],
+      );
+      return rows.map((r) => r.rel_path as string);
+    }
+    const paths: string[] = [];
+    for (const id of selection.ids ?? []) {
+      const asset = await this.catalog.getAsset(id);
+      if (!asset) throw new TransformError(`no asset ${id}`, 'unknown_asset');
+      paths.push(asset.relPath);
+    }
+    return paths;
+  }
+
+  /** Writes optimised images (journalled; `undoTransform` reverts). A follow-up run indexes the new files. */
+  async applyTransforms(relPaths: string[], request: { options: TransformOptions; mode?: 'beside' | 'replace'; overwrite?: boolean; pattern?: string }, hooks: ApplyHooks): Promise<ApplyResult> {
+    await this.whenIdle();
+    try {
+      return await applyTransforms(this.catalog, { relPaths, ...request }, { ...hooks, onRemoved: (removed) => this.removedByUser(removed) });
+    } finally {
+      this.requestRun('images optimised');
+    }
+  }
+
+  async undoTransform(id: number): Promise<TransformUndoResult> {
+    await this.whenIdle();
+    try {
+      return await undoTransform(this.catalog, id);
+    } finally {
+      this.requestRun('optimisation undone');
     }
   }
 

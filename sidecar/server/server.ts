@@ -40,6 +40,9 @@ import {
   SemanticEnableRequest,
   SemanticStatusRequest,
   ThumbnailPathRequest,
+  TransformApplyRequest,
+  TransformPreviewRequest,
+  TransformUndoRequest,
   loupeError,
   type AuthParams,
   type InitializeParams,
@@ -58,6 +61,8 @@ import { searchRoots } from './root-search';
 import { attachEmbeddingIndex } from '../vectors/registry';
 import { similarImages } from '../vectors/similar';
 import { enableSemantic, semanticStatus } from './semantic-rpc';
+import { parseOptions } from '../transform/options';
+import type { CancellationToken } from 'vscode-jsonrpc';
 
 const AUTH_TIMEOUT_MS = 5000;
 
@@ -70,6 +75,8 @@ interface ClientSession {
   progressTokens: Map<string, string>;
   /** Cancellable jobs other than index runs (model downloads), by progress token. */
   progressCancels: Map<string | number, AbortController>;
+  /** Running `transform/apply` batches by their client work-done token. */
+  transformAborts: Map<string | number, AbortController>;
 }
 
 export interface LoupeServerOptions {
@@ -178,7 +185,7 @@ export class LoupeServer {
       info: (m) => this.log('debug', m),
       log: (m) => this.log('debug', m),
     });
-    const session: ClientSession = { id: this.nextSessionId++, connection, socket, wantsProgress: false, progressTokens: new Map(), progressCancels: new Map() };
+    const session: ClientSession = { id: this.nextSessionId++, connection, socket, wantsProgress: false, progressTokens: new Map(), progressCancels: new Map(), transformAborts: new Map() };
     this.sessions.add(session);
     this.log('info', `client ${session.id} connected from ${peer} (${this.sessions.size} connected)`);
     this.options.onClientCount?.(this.sessions.size);
@@ -230,6 +237,7 @@ export class LoupeServer {
         if (token === params?.token) this.rootFor(root)[0].cancel();
       }
       if (params?.token !== undefined) session.progressCancels.get(params.token)?.abort();
+      if (params?.token !== undefined) session.transformAborts.get(params.token)?.abort();
     });
 
     c.onRequest(IndexStatusRequest, guard(async (params) => ({
@@ -392,6 +400,69 @@ export class LoupeServer {
         if (token !== null) session.progressCancels.delete(token);
       }
     });
+    // Optimising images: TransformError codes map to protocol errors; the journal's refusals to ResolutionFailed.
+    const transform = async <T>(fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof Error && err.name === 'TransformError') {
+          const code = (err as Error & { code: string }).code;
+          if (code === 'invalid_options' || code === 'outside_root') throw loupeError(LoupeErrorCodes.InvalidParams, err.message);
+          if (code === 'unknown_asset') throw loupeError(LoupeErrorCodes.UnknownAsset, err.message);
+          throw loupeError(LoupeErrorCodes.TransformRefused, err.message);
+        }
+        if (err instanceof Error && err.name === 'ResolutionError') throw loupeError(LoupeErrorCodes.ResolutionFailed, err.message);
+        throw err;
+      }
+    };
+    c.onRequest(TransformPreviewRequest, guard((params) => transform(async () => {
+      if (!params || typeof params.id !== 'number') throw loupeError(LoupeErrorCodes.InvalidParams, 'transform/preview needs root, a numeric id and options');
+      const [root] = this.rootFor(params.root);
+      const preview = await root.previewTransform(params.id, parseOptions(params.options));
+      if (!preview) throw loupeError(LoupeErrorCodes.UnknownAsset, `no asset ${params.id} in ${root.root}`);
+      return preview;
+    })));
+    c.onRequest(TransformApplyRequest, (params, cancel: CancellationToken) => guard(() => transform(async () => {
+      if (!params || (!Array.isArray(params.ids) && typeof params.folder !== 'string')) {
+        throw loupeError(LoupeErrorCodes.InvalidParams, 'transform/apply needs root and ids or folder');
+      }
+      if (params.mode !== undefined && params.mode !== 'beside' && params.mode !== 'replace') throw loupeError(LoupeErrorCodes.InvalidParams, 'mode must be "beside" or "replace"');
+      const [root] = this.rootFor(params.root);
+      const options = parseOptions(params.options);
+      const relPaths = await root.selectImages({ ids: params.ids?.filter((n) => Number.isInteger(n)), folder: params.folder });
+      const abort = new AbortController();
+      const onCancel = cancel.onCancellationRequested(() => abort.abort());
+      const token = params.workDoneToken;
+      const send = (value: unknown) => {
+        if (token !== undefined) session.connection.sendNotification('$/progress', { token, value }).catch(() => undefined);
+      };
+      if (token !== undefined) session.transformAborts.set(token, abort);
+      send({ kind: 'begin', title: `Optimising ${relPaths.length} image${relPaths.length === 1 ? '' : 's'}`, cancellable: true, percentage: 0 });
+      try {
+        const result = await root.applyTransforms(
+          relPaths,
+          { options, mode: params.mode, overwrite: params.overwrite === true, pattern: typeof params.pattern === 'string' ? params.pattern : undefined },
+          {
+            signal: abort.signal,
+            onProgress: (done, total, current) =>
+              send({ kind: 'report', message: `${done}/${total}${current ? `: ${current}` : ''}`, percentage: total ? Math.floor((100 * done) / total) : 100 }),
+          },
+        );
+        send({ kind: 'end', message: `${result.files.filter((f) => f.status === 'done').length} optimised${result.cancelled ? ' (cancelled)' : ''}` });
+        return result;
+      } catch (err) {
+        send({ kind: 'end', message: 'failed' });
+        throw err;
+      } finally {
+        onCancel.dispose();
+        if (token !== undefined) session.transformAborts.delete(token);
+      }
+    }))(params));
+    c.onRequest(TransformUndoRequest, guard((params) => transform(async () => {
+      if (!params || typeof params.id !== 'number') throw loupeError(LoupeErrorCodes.InvalidParams, 'transform/undo needs root and a numeric id');
+      const [root] = this.rootFor(params.root);
+      return root.undoTransform(params.id);
+    })));
     c.onRequest(ThumbnailPathRequest, guard(async (params) => {
       const [root] = this.rootFor(params?.root);
       const asset = await root.catalog.getAsset(params.id);

@@ -15,6 +15,8 @@
  *   LOUPE_BENCH_DIR=$TMPDIR/loupe-bench   where generated data lives (reused between runs)
  *   LOUPE_BENCH_DATA=/work/shared/data    source photos and SVGs
  *   LOUPE_BENCH_CLIP_LAYERS=12, LOUPE_BENCH_CLIP_IMAGES=32, LOUPE_BENCH_CLIP_SIZES=10000,100000   clip (see clip.ts)
+ *   LOUPE_BENCH_OPT_SIZE=640          optimise: target long side
+ *   LOUPE_BENCH_OPT_REPEATS=3         optimise: repeats per image, tool and format
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -31,13 +33,14 @@ import { benchmark as panelGrid } from './panel-grid';
 import { benchmark as ocr } from './ocr';
 import { benchmark as clip } from './clip';
 import { benchmark as tags } from './tags';
+import { benchmark as optimise } from './optimise';
 import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchResult } from './common';
 
 // Benchmarks use the real model weights in ../shared/models unless LOUPE_MODELS_DIR says otherwise.
 const sharedModels = join(__dirname, '..', '..', '..', 'shared', 'models');
 if (!process.env.LOUPE_MODELS_DIR && existsSync(sharedModels)) process.env.LOUPE_MODELS_DIR = sharedModels;
 
-const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, ocr, clip, tags, sidecarStartup, panelGrid];
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, ocr, clip, tags, optimise, sidecarStartup, panelGrid];
 
 interface Outcome {
   name: string;
