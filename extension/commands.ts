@@ -20,6 +20,7 @@ import {
 import { isLinkDocument, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
 import { LoupePanel } from './panel';
+import { optimiseImage } from './optimise';
 import { showImagePicker } from './search-picker';
 
 const SEARCH_PLACEHOLDER = 'Describe an image, or type words in it, a tag, person:name, folder:name, date:2024…';
@@ -121,6 +122,7 @@ export function registerCommands(context: vscode.ExtensionContext, loupe: Loupe)
   });
 
   reg('loupe.enableSemanticSearch', () => enableSemanticSearch(loupe));
+  reg('loupe.optimiseImage', (arg?: unknown) => optimiseImage(loupe, targetImageUri(arg)));
 
   reg('loupe.cancelIndexing', () => loupe.request(IndexCancelRequest, {}));
   reg('loupe.showLog', () => loupe.output.show());

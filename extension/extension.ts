@@ -79,6 +79,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ timi
     await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
   });
   galleryCommand('loupe.gallery.trash', trash);
+  galleryCommand('loupe.gallery.optimise', (image) => vscode.commands.executeCommand('loupe.optimiseImage', vscode.Uri.file(absPathOf(image))));
 
   void service.start();
   const activationMs = Math.round(performance.now() - t0);

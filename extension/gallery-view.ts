@@ -140,6 +140,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider {
       <label for="f-person">Person</label><input id="f-person" type="text" list="people" placeholder="a named person">
       <label for="f-date">Date</label><input id="f-date" type="text" placeholder="2024, 2024-05, 2024-05-01">
       <label for="f-text">Has text</label><input id="f-text" type="checkbox">
+      <label for="f-large">Large</label><select id="f-large"><option value="">any size</option><option value="bytes">over 1 MB</option><option value="pixels">over 4 megapixels</option></select>
     </div>
     <datalist id="people"></datalist>
   </details>

@@ -93,6 +93,9 @@ export class LoupePanel {
       case 'reveal':
         if (this.loupe.rootOf(m.path)) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(m.path));
         return;
+      case 'optimise':
+        if (this.loupe.rootOf(m.path)) await vscode.commands.executeCommand('loupe.optimiseImage', vscode.Uri.file(m.path));
+        return;
       case 'copy':
         await vscode.env.clipboard.writeText(m.text);
         vscode.window.setStatusBarMessage('Copied', 2000);

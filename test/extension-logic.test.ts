@@ -109,7 +109,8 @@ test('the gallery grid renders only the visible rows, and arrows move focus with
   assert.equal(moveFocus(9, 'ArrowRight', 10, g), 9);
   assert.equal(moveFocus(1, 'ArrowUp', 10, g), 0);
   assert.equal(moveFocus(4, 'End', 10, g), 9);
-  assert.equal(composeQuery('sunset', { folder: 'my trips', tag: '', person: 'Ana', hasText: true, date: '2024' }), 'sunset folder:"my trips" person:Ana has:text date:2024');
+  assert.equal(composeQuery('sunset', { folder: 'my trips', tag: '', person: 'Ana', hasText: true, date: '2024', large: '' }), 'sunset folder:"my trips" person:Ana has:text date:2024');
+  assert.equal(composeQuery('', { folder: '', tag: '', person: '', hasText: false, date: '', large: 'pixels' }), 'pixels:>4mp');
 });
 
 test('parseHandshake accepts only the handshake line', () => {

@@ -21,6 +21,7 @@ const filterInputs = {
   person: $<HTMLInputElement>('f-person'),
   hasText: $<HTMLInputElement>('f-text'),
   date: $<HTMLInputElement>('f-date'),
+  large: $<HTMLSelectElement>('f-large'),
 };
 const peopleList = $<HTMLDataListElement>('people');
 
@@ -40,6 +41,7 @@ function filters(): GalleryFilters {
     person: filterInputs.person.value,
     hasText: filterInputs.hasText.checked,
     date: filterInputs.date.value,
+    large: filterInputs.large.value as GalleryFilters['large'],
   };
 }
 
@@ -129,7 +131,7 @@ function itemAt(target: EventTarget | null): GalleryItem | null {
 }
 
 searchBox.addEventListener('input', queryLater);
-for (const input of Object.values(filterInputs)) input.addEventListener(input.type === 'checkbox' ? 'change' : 'input', queryLater);
+for (const input of Object.values(filterInputs)) input.addEventListener(input instanceof HTMLInputElement && input.type !== 'checkbox' ? 'input' : 'change', queryLater);
 scroller.addEventListener('scroll', () => render(), { passive: true });
 new ResizeObserver(() => relayout()).observe(scroller);
 
@@ -215,5 +217,6 @@ if (saved?.filters) {
   filterInputs.person.value = saved.filters.person;
   filterInputs.hasText.checked = saved.filters.hasText;
   filterInputs.date.value = saved.filters.date;
+  filterInputs.large.value = saved.filters.large ?? '';
 }
 vscode.postMessage({ type: 'ready' });

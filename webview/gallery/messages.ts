@@ -18,6 +18,8 @@ export interface GalleryFilters {
   person: string;
   hasText: boolean;
   date: string;
+  /** Images worth optimising: '' any, 'bytes' over 1 MB, 'pixels' over 4 megapixels. */
+  large: '' | 'bytes' | 'pixels';
 }
 
 export type ToHost =
@@ -42,5 +44,7 @@ export function composeQuery(text: string, f: GalleryFilters): string {
   if (f.person.trim()) parts.push(`person:${quote(f.person.trim())}`);
   if (f.hasText) parts.push('has:text');
   if (f.date.trim()) parts.push(`date:${f.date.trim()}`);
+  if (f.large === 'bytes') parts.push('larger:1mb');
+  if (f.large === 'pixels') parts.push('pixels:>4mp');
   return parts.filter(Boolean).join(' ');
 }

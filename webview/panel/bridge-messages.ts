@@ -11,6 +11,8 @@ export type PanelToHost =
   | { type: 'open'; path: string }
   | { type: 'reveal'; path: string }
   | { type: 'copy'; text: string }
+  /** Open the editor's "Optimise Image" flow for this file. */
+  | { type: 'optimise'; path: string }
   /** Ask the user to confirm (a modal in VS Code); answered with `confirmed`. */
   | { type: 'confirm'; id: number; message: string; detail: string; action: string };
 

@@ -51,6 +51,7 @@ export function Detail({ root, id, highlight, onSimilar, onClose }: { root: stri
         <button type="button" onClick={() => host.open(a.absPath)}>Open</button>
         <button type="button" onClick={onSimilar}>More like this</button>
         <button type="button" onClick={() => host.reveal(a.absPath)}>Reveal</button>
+        <button type="button" onClick={() => host.optimise(a.absPath)}>Optimise…</button>
         {a.ocr?.text ? <button type="button" onClick={() => host.copy(a.ocr!.text)}>Copy text</button> : null}
         {a.ocr?.lines.length || a.faces.length ? (
           <label class="toggle"><input type="checkbox" checked={showBoxes} onChange={(e) => setShowBoxes((e.currentTarget as HTMLInputElement).checked)} /> Boxes</label>

@@ -79,6 +79,7 @@ export const host = {
   open: (path: string) => api.postMessage({ type: 'open', path }),
   reveal: (path: string) => api.postMessage({ type: 'reveal', path }),
   copy: (text: string) => api.postMessage({ type: 'copy', text }),
+  optimise: (path: string) => api.postMessage({ type: 'optimise', path }),
   confirm: (message: string, detail: string, action: string): Promise<boolean> =>
     new Promise((resolve) => {
       const id = nextId++;
