@@ -27,7 +27,7 @@ export function relativeImagePath(documentPath: string, imagePath: string): stri
 /** What the alt text can be made from. */
 export interface AltSource {
   relPath: string;
-  tags?: ReadonlyArray<{ name: string; score: number }>;
+  tags?: ReadonlyArray<{ name: string; score: number; source?: string }>;
   ocrText?: string | null;
 }
 
@@ -40,7 +40,8 @@ const MAX_ALT = 100;
 export function altTextFor(source: AltSource): string {
   const ocr = (source.ocrText ?? '').replace(/\s+/g, ' ').trim();
   if (ocr.length >= 3) return clip(ocr);
-  const tags = (source.tags ?? []).filter((t) => t.score >= 0.2).slice(0, 3).map((t) => t.name);
+  // Colours alone ("yellow, pink") describe nothing: alt text comes from what the image shows.
+  const tags = (source.tags ?? []).filter((t) => t.score >= 0.2 && t.source !== 'colour').slice(0, 3).map((t) => t.name);
   if (tags.length > 0) return clip(tags.join(', '));
   return clip(humaniseFileName(source.relPath));
 }

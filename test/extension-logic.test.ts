@@ -37,6 +37,7 @@ test('alt text prefers the words in the image, then confident tags, then a reada
   assert.equal(altTextFor({ relPath: 'shots/Login-screen_02.png', ocrText: '  Sign in\nPassword  ' }), 'Sign in Password');
   assert.equal(altTextFor({ relPath: 'x/IMG_1.jpg', tags: [{ name: 'dog', score: 0.8 }, { name: 'grass', score: 0.3 }, { name: 'kite', score: 0.05 }] }), 'dog, grass');
   assert.equal(altTextFor({ relPath: 'art/red-flowers_02.jpg', tags: [{ name: 'bee', score: 0.1 }] }), 'red flowers 02');
+  assert.equal(altTextFor({ relPath: 'art/horse.svg', tags: [{ name: 'yellow', score: 0.9, source: 'colour' }] }), 'horse', 'colours alone are not a description');
   assert.equal(humaniseFileName('a/b/horse.svg'), 'horse');
   const long = altTextFor({ relPath: 'x.png', ocrText: 'word '.repeat(60) });
   assert.ok(long.length <= 101 && long.endsWith('…'));

@@ -22,7 +22,8 @@ export function defaultAnalyzers(): Analyzer[] {
  * that cannot be had leaves its analyzer out, with one note, instead of failing every image.
  */
 export async function loadDefaultAnalyzers(options: LoadMobileNetOptions = {}): Promise<Analyzer[]> {
-  const analyzers = defaultAnalyzers();
+  // Colours are tags too: the editor's "tags" setting turns them off with the models.
+  const analyzers = defaultAnalyzers().filter((a) => a !== colourAnalyzer || analyzerEnabled('tags'));
   if (analyzerEnabled('tags')) {
     const mobilenet = await loadMobileNetAnalyzer(options);
     if (mobilenet) analyzers.push(mobilenet);
