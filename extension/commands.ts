@@ -137,6 +137,10 @@ export function registerCommands(context: vscode.ExtensionContext, loupe: Loupe)
       }
       if (roots.some((r) => r.errors > 0)) items.push({ label: '$(warning) Show Unreadable Files', run: () => vscode.commands.executeCommand('loupe.showErrors') });
       if (roots.some((r) => r.state !== 'idle')) items.push({ label: '$(debug-stop) Cancel Indexing', run: () => vscode.commands.executeCommand('loupe.cancelIndexing') });
+      const semantic = await loupe.request(SemanticStatusRequest, {}).catch(() => null);
+      if (semantic && !semantic.enabled && loupe.settings.analyzers.clip) {
+        items.push({ label: '$(sparkle) Enable Semantic Search…', detail: semantic.note ?? undefined, run: () => vscode.commands.executeCommand('loupe.enableSemanticSearch') });
+      }
     } catch (err) {
       items.push({ label: `$(error) ${err instanceof Error ? err.message : String(err)}` });
     }

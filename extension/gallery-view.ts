@@ -10,6 +10,7 @@ import { IndexChangedNotification, PeopleListRequest, SearchRequest } from '../s
 import { composeQuery, type GalleryItem, type ToHost, type ToWebview } from '../webview/gallery/messages';
 import { openImage, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
+import { resultWarnings } from './present';
 
 export const GALLERY_VIEW_ID = 'loupe.gallery';
 const PAGE = 300;
@@ -101,7 +102,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider {
             width: h.width,
             height: h.height,
           }));
-          this.post({ type: 'results', seq: m.seq, items, total: res.total, nextCursor: res.nextCursor, append: m.cursor !== null, note: res.warnings.length ? res.warnings.join('; ') : null });
+          this.post({ type: 'results', seq: m.seq, items, total: res.total, nextCursor: res.nextCursor, append: m.cursor !== null, note: resultWarnings(res.warnings).join('; ') || null });
         } catch (err) {
           this.post({ type: 'error', seq: m.seq, message: err instanceof Error ? err.message : String(err) });
         }

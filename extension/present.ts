@@ -38,3 +38,12 @@ export function summariseStatus(roots: readonly RootStatus[]): { text: string; t
   };
 }
 
+
+/**
+ * Warnings worth showing next to results. "Semantic search is off" comes with every query until the
+ * model is downloaded; the palette and gallery leave it out (Show Status and Enable Semantic Search
+ * say it once) instead of repeating it on every keystroke.
+ */
+export function resultWarnings(warnings: readonly string[]): string[] {
+  return warnings.filter((w) => !/^semantic search is (off|getting ready)/i.test(w));
+}

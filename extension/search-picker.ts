@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import type { RootedSearchHit, SearchResponse } from '../sidecar/protocol';
 import { copyImagePath, insertImage, linkTargetEditor, openImage, revealImage, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
-import { describeReasons } from './present';
+import { describeReasons, resultWarnings } from './present';
 
 export interface HitItem extends vscode.QuickPickItem {
   hit: RootedSearchHit;
@@ -66,7 +66,8 @@ export function showImagePicker(loupe: Loupe, options: PickerOptions, onSimilar:
   const show = (res: SearchResponse, mySeq: number) => {
     if (mySeq !== seq) return; // a newer query is on its way
     qp.items = res.items.map((h) => toItem(h, !!target));
-    const warn = res.warnings.length > 0 ? ` (${res.warnings.join('; ')})` : '';
+    const shown = resultWarnings(res.warnings);
+    const warn = shown.length > 0 ? ` (${shown.join('; ')})` : '';
     qp.title = res.items.length === 0 && qp.value.trim() !== '' ? `${options.title}: nothing found${warn}` : `${options.title}${res.total > res.items.length ? `: ${res.items.length} of ${res.total}` : ''}${warn}`;
   };
   const run = (query: string) => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createMessageConnection } from 'vscode-jsonrpc/node';
 import { RestartPolicy } from '../extension/backoff';
 import { altTextFor, completionQuery, flavourFor, humaniseFileName, imageLink, imageLinkAt, isExternalTarget, relativeImagePath } from '../extension/markdown-links';
-import { describeReasons, formatBytes, summariseStatus } from '../extension/present';
+import { describeReasons, formatBytes, resultWarnings, summariseStatus } from '../extension/present';
 import { readSettings, resolveRoots, serveCommand, DEFAULT_SETTINGS } from '../extension/settings';
 import { parseHandshake, startSidecar, stopSidecar } from '../extension/sidecar-process';
 import { openAuthenticatedSocket } from '../sidecar/client/connect';
@@ -95,6 +95,7 @@ test('the status bar text counts images, shows progress while indexing and flags
   const busy = summariseStatus([root({ state: 'indexing', progress: { phase: 'index', done: 5, total: 40, failed: 0, current: null, rate: 2, etaSeconds: 17 } })]);
   assert.ok(busy.busy && busy.text.includes('5/40'));
   assert.equal(formatBytes(1536), '1.5 KB');
+  assert.deepEqual(resultWarnings(['semantic search is off (model x not downloaded)', 'tag:xyzzy: no tag has that name']), ['tag:xyzzy: no tag has that name']);
   assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GB');
   assert.equal(describeReasons({ root: '/r', id: 1, relPath: 'a.png', score: 0.5, reasons: [{ kind: 'filename', text: '"a" in file name' }], thumbnail: null, width: null, height: null, format: null, takenAt: null }), '50% · "a" in file name');
 });

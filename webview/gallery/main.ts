@@ -188,7 +188,8 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       }
       total = m.total;
       nextCursor = m.nextCursor;
-      statusLine.textContent = m.note ?? (total === 0 ? (searchBox.value || Object.values(filters()).some(Boolean) ? 'No images match.' : 'No images indexed yet.') : `${total.toLocaleString()} image${total === 1 ? '' : 's'}`);
+      statusLine.textContent = total === 0 ? (searchBox.value || Object.values(filters()).some(Boolean) ? 'No images match.' : 'No images indexed yet.') : `${total.toLocaleString()} image${total === 1 ? '' : 's'}`;
+      if (m.note) statusLine.textContent += ` · ${m.note}`;
       document.body.dataset.count = String(items.length);
       relayout();
       break;
