@@ -6,13 +6,14 @@
  * or corrupt: the saved index files are also damaged on purpose every tenth round). Prints JSON.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { connectToSidecar } from '../../sidecar/client/connect';
 import type { DuplicatesListResult, PeopleListResult, IndexStatusResult, SearchResponse } from '../../sidecar/protocol';
 import { startSidecar, waitFor } from '../helpers/sidecar';
-import { SHARED, SHARED_DATA, tempDir } from '../helpers/temp';
+import { SHARED, SHARED_DATA } from '../helpers/temp';
 
 const KILLS = Number(process.env.LOUPE_STRESS_KILLS ?? 50);
 
@@ -24,7 +25,7 @@ function prng(seed: number): () => number {
 async function readCatalog(root: string): Promise<{ resolutions: Array<{ state: string; journal: string }>; processedTotal: number; assets: number }> {
   const db = await DuckDBInstance.create(join(root, '.loupe', 'catalog.duckdb'), { access_mode: 'READ_ONLY' });
   const c = await db.connect();
-  const res = (await c.runAndReadAll('SELECT state, journal FROM resolutions')).getRowObjects() as Array<{ state: string; journal: string }>;
+  const res = (await c.runAndReadAll('SELECT state, journal, error_message FROM resolutions')).getRowObjects() as Array<{ state: string; journal: string }>;
   const assets = Number((await c.runAndReadAll("SELECT count(*) AS n FROM assets WHERE status = 'ok'")).getRowObjects()[0].n);
   c.closeSync();
   db.closeSync();
@@ -33,7 +34,8 @@ async function readCatalog(root: string): Promise<{ resolutions: Array<{ state: 
 
 async function main(): Promise<void> {
   const rand = prng(42);
-  const root = tempDir('loupe-stress-');
+  // Kept after a failure to look at (a passing run's folder is removed).
+  const root = mkdtempSync(join(tmpdir(), 'loupe-stress-'));
   const nature = join(SHARED_DATA, 'text2image', 'nature');
   for (const f of readdirSync(nature)) copyFileSync(join(nature, f), join(root, f));
   for (const person of ['Tony_Blair', 'Colin_Powell', 'Hugo_Chavez']) {
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
     const restartReadyMs = Math.round(performance.now() - t0);
     const status = (await conn.connection.sendRequest('index/status', {})) as IndexStatusResult;
     const pendingBefore = status.roots[0].pending;
-    const action = ['index', 'resolve', 'name', 'index'][Math.floor(rand() * 4)];
+    const action = (process.env.LOUPE_STRESS_ACTIONS ?? 'index,resolve,name,index').split(',')[Math.floor(rand() * (process.env.LOUPE_STRESS_ACTIONS ?? 'index,resolve,name,index').split(',').length)];
     if (action === 'resolve') {
       const dups = (await conn.connection.sendRequest('duplicates/list', {})) as DuplicatesListResult;
       const g = dups.groups.find((x) => x.category === 'exact');
@@ -110,8 +112,9 @@ async function main(): Promise<void> {
     states[r.state] = (states[r.state] ?? 0) + 1;
     assert.notEqual(r.state, 'applying', 'no resolution is left half-applied');
     const j = JSON.parse(r.journal) as { trash: Array<{ relPath: string }>; keep: string[] };
-    for (const k of j.keep) assert.ok(existsSync(join(root, k)), `kept ${k} exists`);
-    for (const t of j.trash) assert.equal(existsSync(join(root, t.relPath)), r.state !== 'applied', `${t.relPath} matches resolution state ${r.state}`);
+    const why = `resolution ${JSON.stringify(r)} in ${root}`;
+    for (const k of j.keep) assert.ok(existsSync(join(root, k)), `kept ${k} exists; ${why}`);
+    for (const t of j.trash) assert.equal(existsSync(join(root, t.relPath)), r.state !== 'applied', `${t.relPath} matches resolution state ${r.state}; ${why}`);
   }
   assert.equal(cat.assets, onDisk, 'every image on disk is indexed once');
   assert.ok(processedAfterKills <= onDisk - Math.min(okAtLastKill, onDisk) + 2, `finished work is not redone: ${processedAfterKills} processed after the last kill, ${okAtLastKill} were done`);
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
     actions: rounds.reduce<Record<string, number>>((m, r) => ((m[r.action] = (m[r.action] ?? 0) + 1), m), {}),
   };
   console.log(JSON.stringify(out, null, 2));
+  rmSync(root, { recursive: true, force: true });
 }
 
 main().catch((err: unknown) => {
