@@ -4,12 +4,12 @@
  * turns its requests into the shared image actions.
  */
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { IndexChangedNotification, PeopleListRequest, SearchRequest } from '../sidecar/protocol';
 import { composeQuery, type GalleryItem, type ToHost, type ToWebview } from '../webview/gallery/messages';
 import { openImage, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
+import { webviewHtml } from './webview-html';
 import { resultWarnings } from './present';
 
 export const GALLERY_VIEW_ID = 'loupe.gallery';
@@ -117,21 +117,11 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider {
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'gallery.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'gallery.css'));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource}`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>Loupe Gallery</title>
-</head>
-<body>
-<div class="bar">
+    return webviewHtml(webview, this.context.extensionUri, {
+      title: 'Loupe Gallery',
+      script: 'gallery.js',
+      style: 'gallery.css',
+      body: `<div class="bar">
   <input id="search" type="search" placeholder="Search images" aria-label="Search images">
   <details>
     <summary>Filters</summary>
@@ -147,9 +137,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider {
   </details>
 </div>
 <div id="status" role="status" aria-live="polite"></div>
-<div id="scroller"><div id="canvas" role="grid" aria-label="Images"></div></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+<div id="scroller"><div id="canvas" role="grid" aria-label="Images"></div></div>`,
+    });
   }
 }

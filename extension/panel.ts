@@ -4,12 +4,12 @@
  * a webview cannot do itself (open, reveal, copy, confirm).
  */
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { ResponseError, type RequestType } from 'vscode-jsonrpc';
 import { IndexChangedNotification } from '../sidecar/protocol';
 import { PANEL_METHODS, rewriteResources, type HostToPanel, type PanelToHost, type PanelView } from '../webview/panel/bridge-messages';
 import type { Loupe } from './loupe';
+import { webviewHtml } from './webview-html';
 
 export class LoupePanel {
   private static current: LoupePanel | null = null;
@@ -109,24 +109,7 @@ export class LoupePanel {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', f));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `font-src ${webview.cspSource}`].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('panel.css')}">
-<title>Loupe</title>
-</head>
-<body>
-<div id="root"></div>
-<script nonce="${nonce}" src="${asset('panel.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.context.extensionUri, { title: 'Loupe', script: 'panel.js', style: 'panel.css', body: '<div id="root"></div>' });
   }
 
   private dispose(): void {

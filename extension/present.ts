@@ -1,17 +1,9 @@
 /** How Loupe's facts read in the UI: sizes, match reasons, the status bar text. Pure, unit-tested. */
 import type { RootedSearchHit, RootStatus } from '../sidecar/protocol';
+import { formatBytes } from '../sidecar/util/format-bytes';
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes };
+
 
 export function describeReasons(hit: RootedSearchHit): string {
   const reasons = hit.reasons.map((r) => r.text).filter(Boolean);

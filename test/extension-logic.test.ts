@@ -94,9 +94,9 @@ test('the status bar text counts images, shows progress while indexing and flags
   assert.equal(summariseStatus([root({ images: 1200 }), root({ images: 34, errors: 2 })]).text, '$(file-media) 1,234 $(warning) 2');
   const busy = summariseStatus([root({ state: 'indexing', progress: { phase: 'index', done: 5, total: 40, failed: 0, current: null, rate: 2, etaSeconds: 17 } })]);
   assert.ok(busy.busy && busy.text.includes('5/40'));
-  assert.equal(formatBytes(1536), '1.5 KB');
+  assert.equal(formatBytes(1536), '1.5 kB');
   assert.deepEqual(resultWarnings(['semantic search is off (model x not downloaded)', 'tag:xyzzy: no tag has that name']), ['tag:xyzzy: no tag has that name']);
-  assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GB');
+  assert.equal(formatBytes(5 * 1024 ** 3), '5.4 GB');
   assert.equal(describeReasons({ root: '/r', id: 1, relPath: 'a.png', score: 0.5, reasons: [{ kind: 'filename', text: '"a" in file name' }], thumbnail: null, width: null, height: null, format: null, takenAt: null }), '50% · "a" in file name');
 });
 

@@ -23,6 +23,7 @@ import { similarImages, similarToEmbedding } from '../vectors/similar';
 import { closeEmbeddingIndexes } from '../vectors/registry';
 import type { AssetTag } from '../protocol';
 import { cmdOptimise, OPTIMISE_HELP, OptimiseUsageError } from './optimise';
+import { formatBytes } from '../util/format-bytes';
 
 class UsageError extends Error {}
 
@@ -250,9 +251,6 @@ async function cmdSimilar(args: string[]): Promise<number> {
   });
 }
 
-function formatBytes(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${Math.round(n / 1e3)} KB` : `${n} B`;
-}
 
 async function cmdDuplicates(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });

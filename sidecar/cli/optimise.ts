@@ -8,6 +8,7 @@ import { scanRoot } from '../scan/scanner';
 import { applyTransforms, undoTransform, type ApplyResult, type FileResult } from '../transform/apply';
 import { transformImage } from '../transform/encode';
 import { parseOptions, TransformError, type TransformOptions } from '../transform/options';
+import { formatBytes } from '../util/format-bytes';
 
 export const OPTIMISE_HELP = `  loupe optimise <file|dir> [--max-width N] [--max-height N] [--size 1920|1280|640...] [--upscale]
                  [--format webp|avif|jpeg|png|gif] [--quality 1-100] [--keep-metadata [--keep-gps]]
@@ -40,9 +41,6 @@ function findRoot(target: string, isDir: boolean, explicit: string | undefined):
   return rel && !rel.startsWith('..') && !rel.startsWith(sep) ? cwd : isDir ? target : dirname(target);
 }
 
-function formatBytes(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} KB` : `${n} B`;
-}
 
 function describe(f: FileResult): string {
   if (f.status !== 'done' && f.bytes === null) return `${f.source}: ${f.status}${f.code ? ` (${f.code})` : ''}${f.message ? `: ${f.message}` : ''}`;

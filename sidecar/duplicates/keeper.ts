@@ -1,10 +1,5 @@
 import type { DuplicateMember } from './types';
-
-function formatBytes(n: number): string {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
-  if (n >= 1e3) return `${Math.round(n / 1e3)} KB`;
-  return `${n} B`;
-}
+import { formatBytes } from '../util/format-bytes';
 
 const pixels = (m: DuplicateMember) => (m.width ?? 0) * (m.height ?? 0);
 const age = (m: DuplicateMember) => (m.takenAt ? Date.parse(`${m.takenAt}Z`) : m.mtimeMs);

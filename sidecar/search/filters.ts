@@ -5,6 +5,7 @@
 import type { ParsedQuery } from './query-parser';
 import { dateKey, SHAPE_CODES, SHAPE_NAMES, type SearchTable } from './table';
 import type { MatchKind, MatchReason, ProvidedFilter } from './types';
+import { formatBytes } from '../util/format-bytes';
 
 /** One provided filter (has:text, person:..., tag:...) as the engine resolved it. */
 export interface ProvidedConstraint {
@@ -40,17 +41,6 @@ function folderMatches(folderLower: string, wanted: string): boolean {
   return folderLower.split('/').some((segment) => segment.includes(wanted));
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1000;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
 
 export class CompiledFilter {
   /** False when the query has no constraint at all. */

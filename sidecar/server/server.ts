@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { faceCrop } from '../faces/crops';
 import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -289,14 +289,15 @@ export class LoupeServer {
       const results = await Promise.all(this.rootFor(params.root).map(async (r) => ({ root: r.root, ...(await r.searchText(params.query, limit)) })));
       const items = results.flatMap((x) => x.items.map((i) => ({ ...i, root: x.root })));
       items.sort((a, b) => b.matched - a.matched || b.score - a.score);
-      // With thumbnails, so a list of hits can show each image.
-      const shown = await Promise.all(
-        items.slice(0, limit).map(async (i) => {
-          const [r] = this.rootFor(i.root);
-          const asset = await r.catalog.getAsset(i.id);
-          return { ...i, thumbnail: asset ? r.thumbnailPath(asset) : null };
-        }),
-      );
+      // With thumbnails, so a list of hits can show each image (one catalog read per root).
+      const top = items.slice(0, limit);
+      const thumbs = new Map<string, string | null>();
+      for (const r of this.rootFor(params.root)) {
+        const ids = top.filter((i) => i.root === r.root).map((i) => i.id);
+        if (ids.length === 0) continue;
+        for (const f of await r.catalog.loadSearchRows(ids)) thumbs.set(`${r.root}\n${f.id}`, f.thumb ? join(r.catalog.thumbsDir, f.thumb) : null);
+      }
+      const shown = top.map((i) => ({ ...i, thumbnail: thumbs.get(`${i.root}\n${i.id}`) ?? null }));
       return { query: params.query, items: shown, total: results.reduce((a, x) => a + x.total, 0) };
     }));
     c.onRequest(DuplicatesListRequest, guard(async (params) => {

@@ -2,6 +2,9 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { cellPosition, columnsFor, moveFocus, totalHeight, visibleRange, type GridGeometry } from '../gallery/grid-layout';
+import { formatBytes } from '../../sidecar/util/format-bytes';
+
+export { formatBytes };
 
 export function Loading({ what }: { what: string }) {
   return <div class="state" role="status" aria-live="polite"><span class="spinner" aria-hidden="true" /> Loading {what}…</div>;
@@ -24,17 +27,6 @@ export function Chip({ children, title }: { children: ComponentChildren; title?:
   return <span class="chip" title={title}>{children}</span>;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
 
 /** Something that loads: loading / error / value, re-run when `deps` change. */
 export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]): { value: T | null; error: unknown; loading: boolean; reload: () => void } {
