@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, it } from 'node:test';
-import { moveToTrash, restoreFromTrash } from '../sidecar/trash/os-trash';
+import { findInTrash, moveToTrash, restoreFromTrash } from '../sidecar/trash/os-trash';
 import { tempDir } from './helpers/temp';
 
 before(() => {
@@ -32,4 +32,23 @@ it('moves files to the OS trash (never deletes) and restores them byte for byte'
   writeFileSync(b, 'new bee');
   await assert.rejects(restoreFromTrash(trashed[1]), /exists again/);
   assert.equal(readFileSync(b, 'utf8'), 'new bee');
+});
+
+it('after a crash, finds a file whose trash record was lost, and drops an entry whose move never happened', async () => {
+  const root = tempDir();
+  const a = join(root, 'a.jpg');
+  writeFileSync(a, 'first');
+  const since = Date.now();
+  const [moved] = await moveToTrash([a]);
+  // A second attempt at the same path that died after writing its info file, before the rename.
+  writeFileSync(a, 'second');
+  const info = join(process.env.XDG_DATA_HOME!, 'Trash', 'info', 'interrupted.trashinfo');
+  const stamp = new Date(Date.now() + 1500);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const local = `${stamp.getFullYear()}-${pad(stamp.getMonth() + 1)}-${pad(stamp.getDate())}T${pad(stamp.getHours())}:${pad(stamp.getMinutes())}:${pad(stamp.getSeconds())}`;
+  writeFileSync(info, `[Trash Info]\nPath=${encodeURI(a)}\nDeletionDate=${local}\n`);
+  const found = await findInTrash(a, since);
+  assert.equal(found?.trashedPath, moved.trashedPath, 'the entry whose file is there, not the newer unfinished one');
+  assert.equal(existsSync(info), false, 'the unfinished entry is removed');
+  assert.equal(readFileSync(found!.trashedPath!, 'utf8'), 'first');
 });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Catalog } from '../catalog/catalog';
 import { emptyChanges } from '../catalog/catalog';
 import { moveToTrash } from '../trash/os-trash';
+import { crashPoint } from '../util/crash-point';
 import { findDuplicateGroups } from './find-groups';
 import {
   JournalError,
@@ -80,14 +81,18 @@ export async function resolveGroup(catalog: Catalog, request: ResolveRequest, on
     rewrites: [],
   };
   const id = await startJournal(catalog, group.key, journal);
+  crashPoint('resolve:started');
   try {
     await applyRewrites(catalog, id, journal, planned);
     for (const t of journal.trash) {
       t.startedAt = Date.now();
       await saveJournal(catalog, id, 'applying', journal);
+      crashPoint('trash:before-move');
       [t.trashed] = await moveToTrash([join(catalog.root, t.relPath)]);
+      crashPoint('trash:moved');
     }
     await catalog.applyScan({ ...emptyChanges(), removed: trashIds });
+    crashPoint('resolve:catalog-updated');
     onRemoved?.(trashIds);
     await saveJournal(catalog, id, 'applied', journal);
     return toResult(id, group.key, 'applied', journal, null);
@@ -115,7 +120,9 @@ export async function trashAssets(catalog: Catalog, assetIds: number[], onRemove
     for (const t of journal.trash) {
       t.startedAt = Date.now();
       await saveJournal(catalog, id, 'applying', journal);
+      crashPoint('trash:before-move');
       [t.trashed] = await moveToTrash([join(catalog.root, t.relPath)]);
+      crashPoint('trash:moved');
     }
     await catalog.applyScan({ ...emptyChanges(), removed: assetIds });
     onRemoved?.(assetIds);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Catalog } from '../catalog/catalog';
+import { crashPoint } from '../util/crash-point';
 import { findInTrash, restoreFromTrash, type TrashedFile } from '../trash/os-trash';
 
 /**
@@ -84,11 +85,29 @@ export function backupDir(catalog: Catalog, id: number): string {
   return join(catalog.stateDir, 'resolutions', String(id));
 }
 
+const tempName = (path: string, pid: number) => `${path}.loupe-${pid}.tmp`;
+
+/** Removes temporary files `writeAtomic` of any (crashed) process left beside `path`. */
+async function removeTempSiblings(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.loupe-`;
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length))) await fsp.rm(join(dir, name), { force: true });
+  }
+}
+
 /** Replaces a file's bytes atomically (temp file + rename), keeping its permissions. */
 export async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
   const mode = (await fsp.stat(path)).mode & 0o7777;
-  const tmp = `${path}.loupe-${process.pid}.tmp`;
+  const tmp = tempName(path, process.pid);
   await fsp.writeFile(tmp, data, { mode });
+  crashPoint('write:temp-written');
   await fsp.rename(tmp, path);
 }
 
@@ -129,13 +148,20 @@ export async function rollBack(catalog: Catalog, journal: Journal): Promise<stri
   for (const r of journal.rewrites) {
     if (r.writtenSha256 === null) continue;
     const path = join(catalog.root, r.document);
+    await removeTempSiblings(path);
     try {
       const current = await fsp.readFile(path);
+      const backup = await fsp.readFile(r.backup);
+      if (current.equals(backup)) {
+        // A crash came before the new bytes were renamed into place: nothing to revert.
+        r.writtenSha256 = null;
+        continue;
+      }
       if (sha256(current) !== r.writtenSha256) {
         problems.push(`${r.document} was edited after Loupe changed its links; its links were not reverted`);
         continue;
       }
-      await writeAtomic(path, await fsp.readFile(r.backup));
+      await writeAtomic(path, backup);
       r.writtenSha256 = null;
     } catch (err) {
       problems.push(`${r.document}: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Catalog } from '../catalog/catalog';
 import { referencesTo, type StoredReference } from '../references/reference-index';
 import { applyEdits, rewrittenLink, type TextEdit } from '../duplicates/link-rewrite';
+import { crashPoint } from '../util/crash-point';
 import { isWritable } from '../util/writable';
 import { backupDir, JournalError, saveJournal, sha256, writeAtomic, type Journal } from './journal';
 
@@ -67,6 +68,8 @@ export async function applyRewrites(
   for (const w of work) {
     journal.rewrites[w.index].writtenSha256 = sha256(w.updated);
     await saveJournal(catalog, id, 'applying', journal); // record intent before writing
+    crashPoint('rewrite:before-write');
     await writeAtomic(join(catalog.root, w.document), w.updated);
+    crashPoint('rewrite:written');
   }
 }

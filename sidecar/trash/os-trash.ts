@@ -42,8 +42,12 @@ function decodeTrashPath(value: string): string {
   }
 }
 
-/** Finds the trash entry a just-trashed file produced (newest entry recording that original path). */
-async function locate(originalPath: string, since: number): Promise<{ trashedPath: string; infoPath: string } | null> {
+/**
+ * Finds the trash entry a just-trashed file produced (newest entry recording that original path
+ * whose file is really there). With `removeUnfinished`, entries from `since` on whose file is not
+ * in the trash are deleted: a move interrupted after the info file was written, before the rename.
+ */
+async function locate(originalPath: string, since: number, removeUnfinished = false): Promise<{ trashedPath: string; infoPath: string } | null> {
   let best: { trashedPath: string; infoPath: string; date: number } | null = null;
   for (const dir of await candidateTrashDirs(originalPath)) {
     let names: string[];
@@ -67,7 +71,14 @@ async function locate(originalPath: string, since: number): Promise<{ trashedPat
       const when = date ? Date.parse(date) : 0;
       // DeletionDate has one-second resolution and no zone: allow a little slack.
       if (when < since - 2000 - 14 * 3600_000) continue;
-      if (!best || when >= best.date) best = { trashedPath: join(dir, 'files', name.slice(0, -'.trashinfo'.length)), infoPath, date: when };
+      const trashedPath = join(dir, 'files', name.slice(0, -'.trashinfo'.length));
+      try {
+        await fsp.lstat(trashedPath);
+      } catch {
+        if (removeUnfinished) await fsp.rm(infoPath, { force: true });
+        continue;
+      }
+      if (!best || when >= best.date) best = { trashedPath, infoPath, date: when };
     }
   }
   return best ? { trashedPath: best.trashedPath, infoPath: best.infoPath } : null;
@@ -75,7 +86,7 @@ async function locate(originalPath: string, since: number): Promise<{ trashedPat
 
 /** Looks for a file trashed after `sinceMs` (crash recovery: the move happened, the record did not). */
 export async function findInTrash(originalPath: string, sinceMs: number): Promise<TrashedFile | null> {
-  const found = await locate(originalPath, sinceMs);
+  const found = await locate(originalPath, sinceMs, true);
   return found ? { originalPath, ...found, trashedAt: new Date(sinceMs).toISOString() } : null;
 }
 
