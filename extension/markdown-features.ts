@@ -1,26 +1,29 @@
 /**
  * Loupe inside Markdown/MDX/HTML documents: completion of image links after `![` (the typed alt text
- * is the query), hovers on image links (thumbnail, size, tags, text in the image), and dropping a
- * gallery image (or an indexed image file) into a document as a relative link with alt text.
+ * is the query), hovers on image links (thumbnail, size, tags, text in the image), and dropping or
+ * pasting a gallery image (or an indexed image file or its path) as a relative link with alt text.
  */
 import * as vscode from 'vscode';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { AssetByPathRequest, SearchRequest, type AssetDetails } from '../sidecar/protocol';
 import { LINK_LANGUAGES, linkFor, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
-import { completionQuery, imageLinkAt, isExternalTarget } from './markdown-links';
+import { completionQuery, imageLinkAt, isExternalTarget, pastedFilePaths } from './markdown-links';
 import { describeReasons, formatBytes } from './present';
 
 /** The MIME type the gallery puts on dragged images: JSON `FoundImage[]`. */
 export const GALLERY_DRAG_MIME = 'application/vnd.loupe.images+json';
 
 const selector: vscode.DocumentSelector = LINK_LANGUAGES.map((language) => ({ language }));
+const DATA_MIMES = [GALLERY_DRAG_MIME, 'text/uri-list', 'text/plain'];
+const PASTE_KIND = vscode.DocumentDropOrPasteEditKind.Empty.append('markdown', 'link', 'image', 'loupe');
 
 export function registerMarkdownFeatures(context: vscode.ExtensionContext, loupe: Loupe): void {
   context.subscriptions.push(
     vscode.languages.registerCompletionItemProvider(selector, new ImageLinkCompletions(loupe), '['),
     vscode.languages.registerHoverProvider(selector, new ImageLinkHover(loupe)),
-    vscode.languages.registerDocumentDropEditProvider(selector, new ImageDrop(loupe)),
+    vscode.languages.registerDocumentDropEditProvider(selector, new ImageDrop(loupe), { providedDropEditKinds: [PASTE_KIND], dropMimeTypes: DATA_MIMES }),
+    vscode.languages.registerDocumentPasteEditProvider(selector, new ImagePaste(loupe), { providedPasteEditKinds: [PASTE_KIND], pasteMimeTypes: DATA_MIMES }),
   );
 }
 
@@ -84,29 +87,55 @@ class ImageLinkHover implements vscode.HoverProvider {
   }
 }
 
+/** The indexed images a drop or paste carries (gallery drags, file URIs, pasted absolute paths). */
+async function imagesIn(loupe: Loupe, data: vscode.DataTransfer): Promise<FoundImage[]> {
+  const fromGallery = data.get(GALLERY_DRAG_MIME);
+  if (fromGallery) {
+    try {
+      return JSON.parse(await fromGallery.asString()) as FoundImage[];
+    } catch {
+      return [];
+    }
+  }
+  if (loupe.state !== 'running') return [];
+  const paths = pastedFilePaths(await data.get('text/uri-list')?.asString(), await data.get('text/plain')?.asString());
+  const images: FoundImage[] = [];
+  for (const path of paths) {
+    if (!loupe.rootOf(path)) continue;
+    const asset = await loupe.request(AssetByPathRequest, { path });
+    if (asset) images.push({ root: asset.root, id: asset.id, relPath: asset.relPath });
+  }
+  return images;
+}
+
+async function linksFor(loupe: Loupe, data: vscode.DataTransfer, doc: vscode.TextDocument): Promise<string | undefined> {
+  const images = await imagesIn(loupe, data);
+  if (images.length === 0) return undefined;
+  return (await Promise.all(images.map((img) => linkFor(loupe, img, doc)))).join('\n\n');
+}
+
 class ImageDrop implements vscode.DocumentDropEditProvider {
   constructor(private readonly loupe: Loupe) {}
 
   async provideDocumentDropEdits(doc: vscode.TextDocument, _pos: vscode.Position, data: vscode.DataTransfer): Promise<vscode.DocumentDropEdit | undefined> {
-    let images: FoundImage[] = [];
-    const fromGallery = data.get(GALLERY_DRAG_MIME);
-    if (fromGallery) {
-      try {
-        images = JSON.parse(await fromGallery.asString()) as FoundImage[];
-      } catch {
-        images = [];
-      }
-    } else {
-      const uris = (await data.get('text/uri-list')?.asString())?.split(/\r?\n/).filter((l) => l && !l.startsWith('#')) ?? [];
-      for (const u of uris) {
-        const uri = vscode.Uri.parse(u);
-        if (uri.scheme !== 'file' || !this.loupe.rootOf(uri.fsPath) || this.loupe.state !== 'running') continue;
-        const asset = await this.loupe.request(AssetByPathRequest, { path: uri.fsPath });
-        if (asset) images.push({ root: asset.root, id: asset.id, relPath: asset.relPath });
-      }
-    }
-    if (images.length === 0) return undefined;
-    const links = await Promise.all(images.map((img) => linkFor(this.loupe, img, doc)));
-    return new vscode.DocumentDropEdit(links.join('\n\n'));
+    const text = await linksFor(this.loupe, data, doc);
+    return text === undefined ? undefined : new vscode.DocumentDropEdit(text, 'Insert image link with alt text (Loupe)', PASTE_KIND);
+  }
+}
+
+/** Pasting a copied image file or its path inserts the same link a drop would. */
+class ImagePaste implements vscode.DocumentPasteEditProvider {
+  constructor(private readonly loupe: Loupe) {}
+
+  async provideDocumentPasteEdits(
+    doc: vscode.TextDocument,
+    _ranges: readonly vscode.Range[],
+    data: vscode.DataTransfer,
+    _context: vscode.DocumentPasteEditContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.DocumentPasteEdit[] | undefined> {
+    const text = await linksFor(this.loupe, data, doc);
+    if (text === undefined || token.isCancellationRequested) return undefined;
+    return [new vscode.DocumentPasteEdit(text, 'Insert image link with alt text (Loupe)', PASTE_KIND)];
   }
 }

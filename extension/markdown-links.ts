@@ -119,3 +119,36 @@ export function completionQuery(linePrefix: string): { query: string; start: num
   if (!m) return null;
   return { query: m[1].trim(), start: m.index };
 }
+
+/**
+ * The local files a drop or paste carries: `file:` URIs from a `text/uri-list` (comments skipped),
+ * or plain text that is nothing but absolute paths or `file:` URIs, one per line (what Loupe's
+ * "Copy Path" puts on the clipboard). Any other text gives [] so an ordinary paste stays ordinary.
+ */
+export function pastedFilePaths(uriList: string | undefined, plainText: string | undefined): string[] {
+  const fromUri = (u: string): string | null => {
+    try {
+      const url = new URL(u);
+      return url.protocol === 'file:' ? decodeURIComponent(url.pathname) : null;
+    } catch {
+      return null;
+    }
+  };
+  if (uriList) {
+    return uriList
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map(fromUri)
+      .filter((p): p is string => p !== null);
+  }
+  const lines = (plainText ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (lines.length === 0 || lines.length > 100) return [];
+  const paths: string[] = [];
+  for (const line of lines) {
+    const p = /^file:\/\//i.test(line) ? fromUri(line) : posix.isAbsolute(line) || /^[A-Za-z]:[\\/]/.test(line) ? line : null;
+    if (!p) return [];
+    paths.push(p);
+  }
+  return paths;
+}

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMessageConnection } from 'vscode-jsonrpc/node';
 import { RestartPolicy } from '../extension/backoff';
-import { altTextFor, completionQuery, flavourFor, humaniseFileName, imageLink, imageLinkAt, isExternalTarget, relativeImagePath } from '../extension/markdown-links';
+import { altTextFor, completionQuery, flavourFor, humaniseFileName, imageLink, imageLinkAt, isExternalTarget, pastedFilePaths, relativeImagePath } from '../extension/markdown-links';
 import { describeReasons, formatBytes, resultWarnings, summariseStatus } from '../extension/present';
 import { readSettings, resolveRoots, serveCommand, DEFAULT_SETTINGS } from '../extension/settings';
 import { parseHandshake, startSidecar, stopSidecar } from '../extension/sidecar-process';
@@ -22,6 +22,16 @@ import { composeQuery } from '../webview/gallery/messages';
 import { CLI, ensureBuilt } from './helpers/cli';
 import { waitFor } from './helpers/sidecar';
 import { SHARED_DATA, tempDir } from './helpers/temp';
+
+test('a paste or drop carries image files only when it is file URIs or nothing but absolute paths', () => {
+  assert.deepEqual(pastedFilePaths('# comment\r\nfile:///ws/my%20photo.jpg\r\nhttps://example.com/x.png\n', undefined), ['/ws/my photo.jpg']);
+  assert.deepEqual(pastedFilePaths(undefined, '/ws/a.png\n/ws/b c.jpg\n'), ['/ws/a.png', '/ws/b c.jpg']);
+  assert.deepEqual(pastedFilePaths(undefined, 'file:///ws/%C3%A9t%C3%A9.png'), ['/ws/été.png']);
+  assert.deepEqual(pastedFilePaths(undefined, 'C:\\ws\\a.png'), ['C:\\ws\\a.png']);
+  assert.deepEqual(pastedFilePaths(undefined, 'see /ws/a.png'), [], 'prose stays an ordinary paste');
+  assert.deepEqual(pastedFilePaths(undefined, '/ws/a.png\nnot a path'), []);
+  assert.deepEqual(pastedFilePaths(undefined, ''), []);
+});
 
 test('links are relative to the document, URL-encoded, with escaped alt text', () => {
   assert.equal(relativeImagePath('/ws/docs/notes.md', '/ws/art/horse.svg'), '../art/horse.svg');
