@@ -109,6 +109,11 @@ describe('tags on real photos', () => {
     assert.ok(byName.get('animal')!.score > 0.3, JSON.stringify(tags));
     assert.ok(byName.get('bird')!.score >= 0.1, JSON.stringify(tags));
     for (let i = 1; i < tags.length; i++) assert.ok(tags[i - 1].score >= tags[i].score);
+    // has:objects is any detected object (the falcon photo has one), has:tags any object or concept.
+    const withObjects = (await engine.search('has:objects')).items.map((h) => original(h.relPath));
+    assert.ok(withObjects.includes('prairie_falcon.jpg') && withObjects.length < files.length, withObjects.join(', '));
+    assert.equal((await engine.search('has:tags')).total, files.length, 'every photo has some concept');
+    assert.deepEqual((await engine.search('has:objects')).warnings, []);
     // The structured filter is the same as the typed one.
     const structured = await engine.search({ query: '', filters: { tag: 'bird' } });
     assert.deepEqual(structured.items.map((h) => h.id), (await engine.search('tag:bird')).items.map((h) => h.id));

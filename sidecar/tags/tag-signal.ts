@@ -92,8 +92,16 @@ export class TagSignal implements SearchSignal {
   }
 }
 
+/** `has:objects` (any detected object) and `has:tags` (any object or concept) rather than a tag name. */
+const ANY_TAG_QUERIES: Record<string, string> = {
+  objects: 'SELECT DISTINCT asset_id FROM image_objects WHERE score >= $1',
+  tags: 'SELECT asset_id FROM image_objects WHERE score >= $1 UNION SELECT asset_id FROM image_labels WHERE score >= $1',
+};
+
 /** Assets whose tags include every concept group of `value` at TAG_FILTER_SCORE or more. */
 async function matchTag(signal: TagSignal, vocab: TagVocabulary, value: string | null, ctx: SignalContext): Promise<Set<number>> {
+  const any = ANY_TAG_QUERIES[value ?? ''];
+  if (any) return new Set((await ctx.catalog.read(any, [TAG_FILTER_SCORE])).map((r) => Number(r.asset_id)));
   const groups = vocab.groups([value ?? '']);
   if (groups.length === 0) return new Set();
   const index = signal.indexFor(ctx);
@@ -109,11 +117,11 @@ async function matchTag(signal: TagSignal, vocab: TagVocabulary, value: string |
   return out;
 }
 
-/** `tag:bird`, `has:dog` (the parser turns `has:WORD` other than text/faces into a tag), `color:red`. */
+/** `tag:bird`, `has:dog` (the parser turns `has:WORD` other than text/faces into a tag), `has:objects`, `has:tags`, `color:red`. */
 export function tagFilter(signal: TagSignal, vocab: TagVocabulary = tagVocabulary()): FilterProvider {
   return {
     filter: 'tag',
     match: (value, ctx) => matchTag(signal, vocab, value, ctx),
-    check: (value) => (vocab.groups([value ?? '']).length === 0 ? 'no tag has that name' : null),
+    check: (value) => (ANY_TAG_QUERIES[value ?? ''] || vocab.groups([value ?? '']).length > 0 ? null : 'no tag has that name'),
   };
 }
