@@ -95,3 +95,37 @@ describe('a duplicate resolution killed at any step is rolled back on the next s
     });
   }
 });
+
+describe('an undo killed at any step is finished on the next start', () => {
+  for (const point of ['undo:started', 'restore:done', 'restore:done#2']) {
+    it(`killed at ${point}`, async () => {
+      const root = workspace();
+      const xdg = tempDir('loupe-xdg-');
+      const first = await serve(root, xdg, point);
+      const group = (await first.c.connection.sendRequest(protocol.DuplicatesListRequest, {})).groups.find((g) => g.category === 'exact')!;
+      const keep = group.members.find((m) => m.relPath === 'copies/a.jpg')!.id;
+      const done = await first.c.connection.sendRequest(protocol.DuplicatesResolveRequest, { root, groupKey: group.key, keep: [keep] });
+      assert.equal(done.state, 'applied');
+      first.c.connection.sendRequest(protocol.DuplicatesUndoRequest, { root, id: done.id }).catch(() => undefined);
+      assert.equal(await first.sidecar.exited, null, 'the sidecar died at the crash point');
+      first.c.close();
+
+      const second = await serve(root, xdg);
+      try {
+        for (const name of ['a', 'b', 'c']) assert.deepEqual(readFileSync(join(root, `copies/${name}.jpg`)), PHOTO, `${name}.jpg is back`);
+        for (const [path, text] of Object.entries(DOCS)) assert.equal(readFileSync(join(root, path), 'utf8'), text, `${path} is as it was`);
+        assert.deepEqual(filesIn(root).sort(), ['README.md', 'copies/a.jpg', 'copies/b.jpg', 'copies/c.jpg', 'notes/birds.md']);
+        for (const sub of ['files', 'info']) assert.deepEqual(readdirSync(join(xdg, 'Trash', sub)), [], `nothing left in the trash's ${sub}`);
+        const history = await second.c.connection.sendRequest(protocol.DuplicatesHistoryRequest, {});
+        assert.equal(history.resolutions[0].state, 'undone');
+        assert.equal(history.resolutions[0].error, null);
+        await waitFor('the restored copies are indexed again', async () =>
+          (await second.c.connection.sendRequest(protocol.DuplicatesListRequest, {})).groups.some((g) => g.category === 'exact' && g.members.length === 3),
+        );
+      } finally {
+        second.c.close();
+        await second.sidecar.stop();
+      }
+    });
+  }
+});

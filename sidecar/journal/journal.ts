@@ -44,7 +44,8 @@ export interface Journal {
   created?: CreatedRecord[];
 }
 
-export type JournalState = 'applying' | 'applied' | 'failed' | 'undone';
+/** `undoing`: an undo is under way (a crash then finishes the undo on the next start). */
+export type JournalState = 'applying' | 'applied' | 'failed' | 'undoing' | 'undone';
 
 export class JournalError extends Error {
   constructor(message: string) {
@@ -111,6 +112,15 @@ export async function writeAtomic(path: string, data: Buffer | string): Promise<
   await fsp.rename(tmp, path);
 }
 
+/** A restore that finished before a crash: the file is back and no longer in the trash. */
+async function alreadyRestored(entry: TrashedFile): Promise<boolean> {
+  if (!entry.trashedPath) return false;
+  const exists = (p: string) => fsp.lstat(p).then(() => true, () => false);
+  if (!(await exists(entry.originalPath)) || (await exists(entry.trashedPath))) return false;
+  if (entry.infoPath) await fsp.rm(entry.infoPath, { force: true });
+  return true;
+}
+
 /**
  * Puts everything a journal did back: files Loupe wrote are removed (if unchanged since), trashed
  * files restored, documents restored from backups. Returns what could not be put back.
@@ -138,9 +148,14 @@ export async function rollBack(catalog: Catalog, journal: Journal): Promise<stri
     let entry = t.trashed;
     if (!entry && t.startedAt !== null) entry = await findInTrash(join(catalog.root, t.relPath), t.startedAt);
     if (!entry) continue;
+    if (await alreadyRestored(entry)) {
+      t.trashed = null;
+      continue;
+    }
     try {
       await restoreFromTrash(entry);
       t.trashed = null;
+      crashPoint('restore:done');
     } catch (err) {
       problems.push(err instanceof Error ? err.message : String(err));
     }
@@ -183,20 +198,27 @@ export async function failJournal(catalog: Catalog, id: number, journal: Journal
 export async function undoJournal(catalog: Catalog, id: number): Promise<{ key: string; journal: Journal; error: string | null }> {
   const { state, key, journal } = await loadJournal(catalog, id);
   if (state !== 'applied') throw new JournalError(`resolution ${id} is ${state}; only applied resolutions can be undone`);
+  await saveJournal(catalog, id, 'undoing', journal);
+  crashPoint('undo:started');
   const problems = await rollBack(catalog, journal);
   const error = problems.length ? problems.join('; ') : null;
   await saveJournal(catalog, id, 'undone', journal, error);
   return { key, journal, error };
 }
 
-/** After a crash: roll back every operation that was half applied. Returns how many. */
+/**
+ * After a crash: roll back every operation that was half applied, and finish every undo that was
+ * half done (both end with everything put back). Returns how many.
+ */
 export async function recoverJournals(catalog: Catalog): Promise<number> {
-  const rows = await catalog.read(`SELECT id FROM resolutions WHERE state = 'applying'`);
+  const rows = await catalog.read(`SELECT id, state FROM resolutions WHERE state IN ('applying', 'undoing')`);
   for (const r of rows) {
     const id = Number(r.id);
     const { journal } = await loadJournal(catalog, id);
     const problems = await rollBack(catalog, journal);
-    await saveJournal(catalog, id, 'failed', journal, `interrupted; rolled back on restart${problems.length ? ` (except: ${problems.join('; ')})` : ''}`);
+    const except = problems.length ? ` (except: ${problems.join('; ')})` : '';
+    if (r.state === 'undoing') await saveJournal(catalog, id, 'undone', journal, problems.length ? `undo finished on restart${except}` : null);
+    else await saveJournal(catalog, id, 'failed', journal, `interrupted; rolled back on restart${except}`);
   }
   return rows.length;
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run stress`: crash safety. A sidecar serving a real folder is killed with SIGKILL at random
- * moments while it indexes, resolves duplicates and names faces, 50 times (LOUPE_STRESS_KILLS). After
+ * moments while it indexes, resolves duplicates (and undoes them), and names faces, 50 times (LOUPE_STRESS_KILLS). After
  * every kill a new sidecar must open the catalog, finish what was left without redoing finished work,
  * leave no duplicate resolution half-applied, and answer `similar` (vector indexes rebuilt when stale
  * or corrupt: the saved index files are also damaged on purpose every tenth round). Prints JSON.
@@ -72,6 +72,12 @@ async function main(): Promise<void> {
       const dups = (await conn.connection.sendRequest('duplicates/list', {})) as DuplicatesListResult;
       const g = dups.groups.find((x) => x.category === 'exact');
       if (g) void conn.connection.sendRequest('duplicates/resolve', { root, groupKey: g.key, keep: [g.keeperId] }).catch(() => undefined);
+      else {
+        // Nothing left to resolve: undo the last resolution (also killed half-way at times).
+        const history = (await conn.connection.sendRequest('duplicates/history', {})) as { resolutions: Array<{ id: number; state: string }> };
+        const last = history.resolutions.find((r) => r.state === 'applied');
+        if (last) void conn.connection.sendRequest('duplicates/undo', { root, id: last.id }).catch(() => undefined);
+      }
     } else if (action === 'name') {
       const people = (await conn.connection.sendRequest('people/list', { includeClusters: true }).catch(() => ({ people: [] }))) as PeopleListResult;
       const p = people.people.find((x) => x.kind === 'cluster');
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
   const states: Record<string, number> = {};
   for (const r of cat.resolutions) {
     states[r.state] = (states[r.state] ?? 0) + 1;
-    assert.notEqual(r.state, 'applying', 'no resolution is left half-applied');
+    assert.ok(r.state !== 'applying' && r.state !== 'undoing', `no resolution is left half-applied or half-undone: ${r.state}`);
     const j = JSON.parse(r.journal) as { trash: Array<{ relPath: string }>; keep: string[] };
     const why = `resolution ${JSON.stringify(r)} in ${root}`;
     for (const k of j.keep) assert.ok(existsSync(join(root, k)), `kept ${k} exists; ${why}`);
