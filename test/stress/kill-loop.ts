@@ -25,7 +25,7 @@ function prng(seed: number): () => number {
 async function readCatalog(root: string): Promise<{ resolutions: Array<{ state: string; journal: string }>; processedTotal: number; assets: number }> {
   const db = await DuckDBInstance.create(join(root, '.loupe', 'catalog.duckdb'), { access_mode: 'READ_ONLY' });
   const c = await db.connect();
-  const res = (await c.runAndReadAll('SELECT state, journal, error_message FROM resolutions')).getRowObjects() as Array<{ state: string; journal: string }>;
+  const res = (await c.runAndReadAll('SELECT id, state, journal, error_message FROM resolutions ORDER BY id')).getRowObjects() as Array<{ state: string; journal: string }>;
   const assets = Number((await c.runAndReadAll("SELECT count(*) AS n FROM assets WHERE status = 'ok'")).getRowObjects()[0].n);
   c.closeSync();
   db.closeSync();
@@ -114,14 +114,17 @@ async function main(): Promise<void> {
   const onDisk = readdirSync(root).filter((f) => f.endsWith('.jpg')).length;
   // Every resolution is either fully applied (its trashed files gone) or fully rolled back.
   const states: Record<string, number> = {};
+  // The same files are resolved and restored many times: each must match the last resolution that touched it.
+  const lastTouch = new Map<string, { state: string; why: string }>();
   for (const r of cat.resolutions) {
     states[r.state] = (states[r.state] ?? 0) + 1;
     assert.ok(r.state !== 'applying' && r.state !== 'undoing', `no resolution is left half-applied or half-undone: ${r.state}`);
     const j = JSON.parse(r.journal) as { trash: Array<{ relPath: string }>; keep: string[] };
     const why = `resolution ${JSON.stringify(r)} in ${root}`;
     for (const k of j.keep) assert.ok(existsSync(join(root, k)), `kept ${k} exists; ${why}`);
-    for (const t of j.trash) assert.equal(existsSync(join(root, t.relPath)), r.state !== 'applied', `${t.relPath} matches resolution state ${r.state}; ${why}`);
+    for (const t of j.trash) lastTouch.set(t.relPath, { state: r.state, why });
   }
+  for (const [relPath, { state, why }] of lastTouch) assert.equal(existsSync(join(root, relPath)), state !== 'applied', `${relPath} matches resolution state ${state}; ${why}`);
   assert.equal(cat.assets, onDisk, 'every image on disk is indexed once');
   assert.ok(processedAfterKills <= onDisk - Math.min(okAtLastKill, onDisk) + 2, `finished work is not redone: ${processedAfterKills} processed after the last kill, ${okAtLastKill} were done`);
   assert.ok(similar && similar.items.length > 0, 'similar works after the vector indexes were damaged');
