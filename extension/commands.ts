@@ -21,6 +21,7 @@ import { isLinkDocument, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
 import { LoupePanel } from './panel';
 import { optimiseImage } from './optimise';
+import { formatBytes } from './present';
 import { showImagePicker } from './search-picker';
 
 const SEARCH_PLACEHOLDER = 'Describe an image, or type words in it, a tag, person:name, folder:name, date:2024…';
@@ -181,7 +182,7 @@ async function enableSemanticSearch(loupe: Loupe): Promise<void> {
   }
   const models = st.models.map((m) => ({
     label: m.name,
-    description: `${Math.round(m.bytes / 1e6)} MB${m.downloaded ? ' · downloaded' : ''}`,
+    description: `${formatBytes(m.bytes)}${m.downloaded ? ' · downloaded' : ''}`,
     detail: `${m.averageRecall !== null ? `average recall ${m.averageRecall}% (Immich's table)` : 'files supplied by hand'}${m.multilingual ? '' : ' · English queries'}${m.id === st.modelId ? ' · recommended' : ''}`,
     picked: m.id === st.modelId,
     id: m.id,
@@ -190,13 +191,13 @@ async function enableSemanticSearch(loupe: Loupe): Promise<void> {
   models.sort((a, b) => Number(b.picked) - Number(a.picked));
   const choice = models.length > 1 ? await vscode.window.showQuickPick(models, { title: 'Enable Semantic Search: choose a model' }) : models[0];
   if (!choice) return;
-  const mb = Math.round(choice.bytes / 1e6);
+  const action = choice.bytes > 0 ? 'Download' : 'Enable';
   const go = await vscode.window.showInformationMessage(
-    `Enable semantic search: downloads ${mb} MB (${choice.label}).`,
-    { modal: true, detail: 'Only the model is downloaded; your images never leave this machine. Afterwards Loupe describes every image once, in the background.' },
-    'Download',
+    choice.bytes > 0 ? `Enable semantic search: downloads ${formatBytes(choice.bytes)} (${choice.label}).` : `Enable semantic search with ${choice.label} (already on this machine).`,
+    { modal: true, detail: `${choice.bytes > 0 ? 'Only the model is downloaded; your images never leave this machine. ' : ''}Afterwards Loupe describes every image once, in the background.` },
+    action,
   );
-  if (go !== 'Download') return;
+  if (go !== action) return;
   const token = `loupe-semantic-${Date.now()}`;
   try {
     const result = await vscode.window.withProgress(

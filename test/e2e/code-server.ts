@@ -4,7 +4,7 @@
  * Chromium. Everything is killed by process group at the end.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -151,9 +151,19 @@ export async function startVsCode(options: StartOptions): Promise<VsCodeSession>
 
 /** Runs a command from the command palette by its title. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      break;
+    } catch (err) {
+      // Focus was inside a webview (an image preview, the gallery), which keeps F1: focus the workbench.
+      if (attempt >= 3) throw err;
+      await page.locator('.part.statusbar').click({ position: { x: 2, y: 2 } }).catch(() => undefined);
+      await page.locator('.part.editor .tab.active, .part.sidebar .title').first().click().catch(() => undefined);
+    }
+  }
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible', timeout: 20_000 });
@@ -166,3 +176,22 @@ export async function screenshot(page: Page, name: string, shots: string[]): Pro
   await page.screenshot({ path });
   shots.push(path);
 }
+
+/** The extension's own log (its output channel), for failures. */
+export function loupeLog(userData: string): string {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/Loupe\.log$/.test(e.name)) out.push(readFileSync(p, 'utf8').split('\n').slice(-60).join('\n'));
+    }
+  };
+  try {
+    walk(join(userData, 'logs'));
+  } catch {
+    // no logs yet
+  }
+  return out.join('\n');
+}
+

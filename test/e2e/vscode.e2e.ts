@@ -6,30 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { e2eAvailable, runCommand, screenshot, startVsCode } from './code-server';
+import { e2eAvailable, loupeLog, runCommand, screenshot, startVsCode } from './code-server';
 import { buildWorkspace, PHOTOS } from './fixture';
 import { SHARED } from '../helpers/temp';
-
-/** The extension's own log (its output channel), for failures. */
-function loupeLog(userData: string): string {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/Loupe\.log$/.test(e.name)) out.push(readFileSync(p, 'utf8').split('\n').slice(-60).join('\n'));
-    }
-  };
-  try {
-    walk(join(userData, 'logs'));
-  } catch {
-    // no logs yet
-  }
-  return out.join('\n');
-}
 
 const missing = e2eAvailable();
 if (missing) throw new Error(`e2e prerequisites missing: ${missing}`);

@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     states[r.state] = (states[r.state] ?? 0) + 1;
     assert.ok(r.state !== 'applying' && r.state !== 'undoing', `no resolution is left half-applied or half-undone: ${r.state}`);
     const j = JSON.parse(r.journal) as { trash: Array<{ relPath: string }>; keep: string[] };
-    const why = `resolution ${JSON.stringify(r)} in ${root}`;
+    const why = `resolution ${JSON.stringify({ ...r, id: Number((r as { id?: unknown }).id) })} in ${root}`;
     for (const k of j.keep) assert.ok(existsSync(join(root, k)), `kept ${k} exists; ${why}`);
     for (const t of j.trash) lastTouch.set(t.relPath, { state: r.state, why });
   }

@@ -4,6 +4,8 @@
  * search continuously and files churn (LOUPE_STRESS_CHURN adds/renames/deletes, default 1,000). At the
  * end every answer must be right: each file on disk is indexed once under its current name, deleted and
  * renamed-away names are gone. Prints latency figures and peak sidecar memory as JSON.
+ * LOUPE_STRESS_THINK_MS (default 250) is each client's pause between searches; LOUPE_STRESS_ANALYZERS
+ * (default none: hashes, thumbnails, names) which analyzers run.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,10 @@ import { SHARED, tempDir } from '../helpers/temp';
 const IMAGES = Number(process.env.LOUPE_STRESS_IMAGES ?? 100_000);
 const CHURN = Number(process.env.LOUPE_STRESS_CHURN ?? 1_000);
 const CLIENTS = 20;
+// Each client waits this long between searches (a person typing with the gallery's debounce).
+const THINK_MS = Number(process.env.LOUPE_STRESS_THINK_MS ?? 250);
+// Analyzers that run on every image: hashes, thumbnails and file-name search always; tags etc. on request.
+const ANALYZERS = process.env.LOUPE_STRESS_ANALYZERS ?? 'none';
 const WORDS = ['sunset', 'beach', 'dog', 'cat', 'mountain', 'lake', 'portrait', 'diagram', 'receipt', 'forest', 'city', 'night', 'snow', 'flower', 'car'];
 
 function pct(sorted: number[], q: number): number {
@@ -42,7 +48,7 @@ async function main(): Promise<void> {
   mkdirSync(join(root, 'batch-0'));
   for (let i = 0; i < batch; i++) write(i);
 
-  const sidecar = await startSidecar([root], [], { LOUPE_MODELS_DIR: join(SHARED, 'models'), LOUPE_ANALYZERS: 'tags' });
+  const sidecar = await startSidecar([root], [], { LOUPE_MODELS_DIR: join(SHARED, 'models'), LOUPE_ANALYZERS: ANALYZERS });
   const pid = sidecar.child.pid!;
   const conns = await Promise.all(Array.from({ length: CLIENTS }, () => connectToSidecar(sidecar.handshake)));
   for (const c of conns) await c.connection.sendRequest('initialize', { capabilities: {} });
@@ -60,7 +66,7 @@ async function main(): Promise<void> {
       } catch {
         errors++;
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, THINK_MS));
     }
   });
 
@@ -125,6 +131,9 @@ async function main(): Promise<void> {
   const sorted = [...latencies].sort((a, b) => a - b);
   const out = {
     images: IMAGES,
+    clients: CLIENTS,
+    thinkMs: THINK_MS,
+    analyzers: ANALYZERS,
     churn: { adds, renames: renamed.size, deletes: gone.size },
     indexedAtEnd: total,
     seconds: Math.round(seconds),
