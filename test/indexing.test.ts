@@ -6,6 +6,10 @@ import { Catalog } from '../sidecar/catalog/catalog';
 import { indexRoot } from '../sidecar/pipeline/indexer';
 import type { IndexProgress } from '../sidecar/pipeline/progress';
 import { SCHEMA_VERSION } from '../sidecar/catalog/migrations';
+import type { Analyzer } from '../sidecar/pipeline/analyzer';
+import type { DecodedImage } from '../sidecar/decode/decode';
+import { pdqAnalyzer } from '../sidecar/analyzers/pdq-analyzer';
+import { colourAnalyzer } from '../sidecar/analyzers/colour-analyzer';
 import { makeAnimatedGif, makeImage, writeFile } from './fixtures/images';
 import { MeanColourAnalyzer } from './helpers/analyzers';
 import { SHARED_DATA, tempDir } from './helpers/temp';
@@ -239,5 +243,59 @@ describe('scanner and index pipeline', () => {
     assert.deepEqual(seen.get('anim.gif')!.px, [255, 0, 0], 'first frame of the animation');
     assert.equal(seen.get('anim.gif')!.h, 12, 'one frame, not the whole strip');
     catalog.close();
+  });
+});
+
+describe('turning analyzers on and off', () => {
+  /** Wraps an analyzer to count the images it sees. */
+  function counted(analyzer: Analyzer): Analyzer & { calls: number } {
+    const wrapped = {
+      ...analyzer,
+      calls: 0,
+      analyze: (image: DecodedImage, signal: AbortSignal) => {
+        wrapped.calls++;
+        return analyzer.analyze(image, signal);
+      },
+    };
+    return wrapped;
+  }
+
+  it('runs only the analyzer that was added, keeps the others\' rows, and decodes nothing when one is removed', async () => {
+    const root = tempDir();
+    for (let i = 0; i < 4; i++) writeFile(join(root, `img-${i}.png`), await makeImage('png', 64 + i * 8, 48));
+    const catalog = await openFresh(root);
+    try {
+      const pdq = counted(pdqAnalyzer);
+      const colours = counted(colourAnalyzer);
+      await indexRoot(catalog, { analyzers: [pdq] });
+      assert.equal(pdq.calls, 4);
+      const hashes = await catalog.rawQuery('SELECT asset_id, hash FROM pdq_hashes ORDER BY asset_id');
+
+      // Colours turned on: only colours runs; the hashes are the same rows.
+      const second = await indexRoot(catalog, { analyzers: [pdq, colours] });
+      assert.equal(second.processed, 4);
+      assert.equal(pdq.calls, 4, 'pdq did not run again');
+      assert.equal(colours.calls, 4);
+      assert.deepEqual(await catalog.rawQuery('SELECT asset_id, hash FROM pdq_hashes ORDER BY asset_id'), hashes);
+      assert.ok(Number((await catalog.rawQuery('SELECT count(DISTINCT asset_id) AS n FROM image_colours'))[0].n) === 4);
+
+      // Colours turned off again: versions are updated without decoding or running anything.
+      await indexRoot(catalog, { analyzers: [pdq] });
+      assert.equal(pdq.calls + colours.calls, 8);
+      assert.equal((await indexRoot(catalog, { analyzers: [pdq] })).processed, 0, 'nothing left to do');
+
+      // An analyzer that cannot run alone (owns nothing) redoes the image with every analyzer.
+      const legacy = counted({ name: 'legacy', version: 1, analyze: async () => ({}) });
+      await indexRoot(catalog, { analyzers: [pdq, legacy] });
+      assert.equal(pdq.calls, 8);
+      assert.equal(legacy.calls, 4);
+
+      // A changed file is redone with every analyzer.
+      writeFile(join(root, 'img-0.png'), await makeImage('png', 200, 100));
+      await indexRoot(catalog, { analyzers: [pdq, legacy] });
+      assert.equal(pdq.calls, 9);
+    } finally {
+      catalog.close();
+    }
   });
 });

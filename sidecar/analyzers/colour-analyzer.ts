@@ -7,6 +7,7 @@ import { dominantColours } from '../tags/colours';
 export const colourAnalyzer: Analyzer = {
   name: 'colours',
   version: 1,
+  owns: [{ table: 'image_colours' }],
   async analyze(image: DecodedImage): Promise<AnalyzerRows> {
     return { image_colours: (await dominantColours(image)).map((c) => ({ colour: c.colour, share: Math.round(c.share * 10000) / 10000 })) };
   },

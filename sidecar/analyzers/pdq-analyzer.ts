@@ -10,6 +10,7 @@ import { hashToHex, pdqDihedral } from './pdq';
 export const pdqAnalyzer: Analyzer = {
   name: 'pdq',
   version: 1,
+  owns: [{ table: 'pdq_hashes' }],
   async analyze(image: DecodedImage): Promise<AnalyzerRows> {
     const { hashes, quality } = pdqDihedral(image.rgb, image.rgbWidth, image.rgbHeight, 3);
     return {

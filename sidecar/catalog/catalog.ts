@@ -5,7 +5,7 @@ import { Mutex } from '../util/mutex';
 import type { FileErrorCode } from '../util/errors';
 import { ensureStateDir, stateDirFor } from './catalog-paths';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations';
-import type { AnalyzerRows, Asset, AssetStatus, ImageFacts, KnownFile, OtherFile, StatusSummary } from './types';
+import type { AnalyzerRows, Asset, AssetStatus, ImageFacts, KnownFile, OtherFile, OwnedRows, StatusSummary } from './types';
 
 /** Everything one scan found different from the catalog, applied atomically. */
 export interface ScanChanges {
@@ -340,6 +340,32 @@ export class Catalog {
             facts.size, facts.mtimeMs, id,
           ],
         );
+      }),
+    );
+  }
+
+  /**
+   * Records the work of some analyzers on an image whose other facts stay: their owned rows are
+   * replaced and the analyzer versions updated, atomically.
+   */
+  async updateAnalysis(id: number, analyzerVersions: Record<string, number>, owned: readonly OwnedRows[], rows: AnalyzerRows): Promise<void> {
+    await this.lock.run(() =>
+      this.transaction(async () => {
+        for (const o of owned) {
+          if (o.model === undefined) await this.exec(`DELETE FROM "${o.table}" WHERE asset_id = $1`, [id]);
+          else await this.exec(`DELETE FROM "${o.table}" WHERE asset_id = $1 AND model = $2`, [id, o.model]);
+        }
+        for (const [table, tableRows] of Object.entries(rows)) {
+          for (const row of tableRows) {
+            const cols = Object.keys(row);
+            const placeholders = cols.map((_, i) => `$${i + 2}`).join(', ');
+            await this.exec(
+              `INSERT INTO "${table}" (asset_id, ${cols.map((c) => `"${c}"`).join(', ')}) VALUES ($1, ${placeholders})`,
+              [id, ...cols.map((c) => row[c] as DuckDBValue)],
+            );
+          }
+        }
+        await this.exec('UPDATE assets SET analyzer_versions = $1, indexed_at = current_timestamp WHERE id = $2', [JSON.stringify(sortKeys(analyzerVersions)), id]);
       }),
     );
   }

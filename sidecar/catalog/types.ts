@@ -73,3 +73,9 @@ export interface StatusSummary {
   byFormat: Record<string, number>;
   failures: Array<{ relPath: string; code: string; message: string }>;
 }
+
+/** Rows an analyzer alone writes: a whole table (per asset), or the rows of one `model` in a shared table. */
+export interface OwnedRows {
+  table: string;
+  model?: string;
+}

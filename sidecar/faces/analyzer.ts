@@ -102,6 +102,7 @@ export function createFaceAnalyzer(detector: YuNetDetector, embedder: FaceEmbedd
   return {
     name: FACES_ANALYZER,
     version: FACES_ANALYZER_VERSION,
+    owns: [{ table: 'faces' }],
     // Not cut short by the run's abort signal: an in-flight image is finished, like every analyzer's.
     async analyze(image: DecodedImage): Promise<AnalyzerRows> {
       if (options.isEnabled && !options.isEnabled()) return { faces: [] };

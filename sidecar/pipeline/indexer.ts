@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Catalog } from '../catalog/catalog';
-import { DEFAULT_LIMITS, decodeImage, writeThumbnail, type DecodeLimits } from '../decode/decode';
+import { DEFAULT_LIMITS, decodeImage, writeThumbnail, type DecodeLimits, type DecodedImage } from '../decode/decode';
 import { scanRoot, type ScanResult } from '../scan/scanner';
 import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
 import { FileError, errorMessage } from '../util/errors';
 import type { AnalyzerRows } from '../catalog/types';
-import { analyzerVersions, type Analyzer } from './analyzer';
+import { analyzerVersions, staleAnalyzers, type Analyzer } from './analyzer';
 import { ProgressTracker, type IndexProgress } from './progress';
 import { runBounded } from './work-queue';
 import { updateReferences } from '../references/reference-index';
@@ -38,6 +38,19 @@ export interface IndexSummary {
   cancelled: boolean;
   durationMs: number;
   imagesPerSecond: number;
+}
+
+/** Runs analyzers on one decoded image, adding their rows to `rows` (several may write one table: they add up). */
+async function runAnalyzers(analyzers: readonly Analyzer[], image: DecodedImage, rows: AnalyzerRows, signal?: AbortSignal): Promise<void> {
+  for (const analyzer of analyzers) {
+    try {
+      for (const [table, tableRows] of Object.entries(await analyzer.analyze(image, signal ?? new AbortController().signal))) {
+        rows[table] = [...(rows[table] ?? []), ...tableRows];
+      }
+    } catch (err) {
+      throw new FileError('analyzer_failed', `${analyzer.name} failed: ${errorMessage(err)}`);
+    }
+  }
 }
 
 export function defaultConcurrency(): number {
@@ -89,19 +102,22 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
     async (item) => {
       report(item.relPath);
       try {
-        const image = await decodeImage(join(catalog.root, item.relPath), item.relPath, limits);
+        // An image whose other facts are current gets only the analyzers it lacks (none: one was turned off).
+        const stale = item.status === 'ok' ? staleAnalyzers(analyzers, item.versions) : null;
+        const image = stale?.length === 0 ? null : await decodeImage(join(catalog.root, item.relPath), item.relPath, limits);
+        if (stale && (image === null || image.contentHash === item.contentHash)) {
+          const rows: AnalyzerRows = {};
+          if (image) await runAnalyzers(stale, image, rows, options.signal);
+          await catalog.updateAnalysis(item.id, versions, stale.flatMap((a) => a.owns ?? []), rows);
+          tracker.done++;
+          options.onAssetsChanged?.({ upserted: [item.id], removed: [] });
+          report(item.relPath);
+          return;
+        }
+        if (!image) throw new Error('unreachable: an image with stale facts was not decoded');
         const thumb = await writeThumbnail(image, catalog.thumbsDir, limits.thumbSize);
         const rows: AnalyzerRows = {};
-        for (const analyzer of analyzers) {
-          try {
-            // Several analyzers may write one table (image_embeddings): their rows add up.
-            for (const [table, tableRows] of Object.entries(await analyzer.analyze(image, options.signal ?? new AbortController().signal))) {
-              rows[table] = [...(rows[table] ?? []), ...tableRows];
-            }
-          } catch (err) {
-            throw new FileError('analyzer_failed', `${analyzer.name} failed: ${errorMessage(err)}`);
-          }
-        }
+        await runAnalyzers(analyzers, image, rows, options.signal);
         await catalog.completeAsset(
           item.id,
           {

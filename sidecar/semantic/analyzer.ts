@@ -28,6 +28,7 @@ export function createClipAnalyzer(model: ClipModel, options: { batchSize?: numb
   return {
     name: clipAnalyzerName(model.id),
     version: 1,
+    owns: [{ table: 'image_embeddings', model: model.id }],
     batchSize,
     async analyze(image: DecodedImage): Promise<AnalyzerRows> {
       const embedding = await batcher.push(await clipPreprocess(image, model.config));

@@ -83,7 +83,8 @@ async function main(): Promise<void> {
       const p = people.people.find((x) => x.kind === 'cluster');
       if (p) void conn.connection.sendRequest('people/name', { root, personId: p.id, name: `P${round}` }).catch(() => undefined);
     }
-    const killAfterMs = Math.round(100 + rand() * 4000);
+    // A resolution or undo takes a few hundred ms: kill inside that window; other work runs longer.
+    const killAfterMs = Math.round(action === 'resolve' ? 20 + rand() * 600 : 100 + rand() * 4000);
     await new Promise((r) => setTimeout(r, killAfterMs));
     sc.child.kill('SIGKILL');
     await sc.exited;

@@ -42,6 +42,7 @@ export function createMobileNetAnalyzer(model: MobileNet): Analyzer {
     name: 'mobilenet',
     // 2: up to 20 labels per image (was 5), for tag scores.
     version: 2,
+    owns: [{ table: 'image_embeddings', model: MOBILENET_EMBEDDING }, { table: 'image_labels' }],
     // Not cut short by the run's abort signal: an in-flight image is finished, like every analyzer's.
     async analyze(image: DecodedImage): Promise<AnalyzerRows> {
       const { probabilities, embedding } = await model.infer(await preprocess(image));

@@ -13,6 +13,7 @@ export function createObjectAnalyzer(model: Yolox): Analyzer {
   return {
     name: 'objects',
     version: 1,
+    owns: [{ table: 'image_objects' }],
     async analyze(image: DecodedImage): Promise<AnalyzerRows> {
       const dets = await model.detect(image.rgb, image.rgbWidth, image.rgbHeight);
       return {

@@ -100,6 +100,7 @@ export function createOcrAnalyzer(engine: OcrEngine): Analyzer {
   return {
     name: OCR_ANALYZER,
     version: OCR_ANALYZER_VERSION,
+    owns: [{ table: 'ocr_text' }, { table: 'ocr_lines' }, { table: 'ocr_postings' }],
     async analyze(image: DecodedImage): Promise<AnalyzerRows> {
       return ocrRows(await recognizeDecoded(engine, image));
     },
