@@ -9,6 +9,7 @@ import { Empty, ErrorState, Loading, useAsync } from './components';
 import { call, host, onNotification } from './rpc';
 
 type RootedPerson = PersonSummary & { root: string };
+type RootedSuggestion = Suggestion & { root: string };
 const crops = new Map<string, Promise<string>>();
 
 function FaceImage({ root, face, size = 96 }: { root: string; face: FaceInfo; size?: number }) {
@@ -28,7 +29,22 @@ function FaceImage({ root, face, size = 96 }: { root: string; face: FaceInfo; si
 export function PeopleView() {
   const [tick, setTick] = useState(0);
   const list = useAsync(() => call('people/list', { includeClusters: true }), [tick]);
-  const suggestions = useAsync(() => call('faces/suggestions', { root: list.value?.people[0]?.root ?? '', limit: 200 }).catch(() => ({ suggestions: [] as Suggestion[] })), [tick, list.value?.people[0]?.root]);
+  // Suggestions of every workspace folder with people, each remembering its folder.
+  const roots = [...new Set((list.value?.people ?? []).map((p) => p.root))];
+  const suggestions = useAsync(
+    async (): Promise<RootedSuggestion[]> =>
+      (
+        await Promise.all(
+          roots.map((root) =>
+            call('faces/suggestions', { root, limit: 200 }).then(
+              (r) => r.suggestions.map((s) => ({ ...s, root })),
+              () => [],
+            ),
+          ),
+        )
+      ).flat(),
+    [tick, roots.join('\n')],
+  );
   const [open, setOpen] = useState<RootedPerson | null>(null);
   const [reviewing, setReviewing] = useState(false);
   const [dragged, setDragged] = useState<RootedPerson | null>(null);
@@ -38,8 +54,8 @@ export function PeopleView() {
   if (list.loading && !list.value) return <div class="view"><Loading what="people" /></div>;
   if (list.error) return <div class="view"><ErrorState error={list.error} retry={list.reload} /></div>;
   const people = list.value?.people ?? [];
-  const pending = suggestions.value?.suggestions ?? [];
-  if (reviewing) return <ReviewQueue queue={pending} root={people[0]?.root ?? ''} onDone={() => (setReviewing(false), reload())} />;
+  const pending = suggestions.value ?? [];
+  if (reviewing) return <ReviewQueue queue={pending} onDone={() => (setReviewing(false), reload())} />;
   if (open) return <PersonPage person={open} others={people.filter((p) => p.id !== open.id && p.root === open.root && p.name)} onBack={() => (setOpen(null), reload())} />;
   if (people.length === 0) return <div class="view"><Empty>No faces found yet. People appear here once photos with faces are indexed (and face detection is on).</Empty></div>;
   const named = people.filter((p) => p.kind === 'person');
@@ -163,7 +179,7 @@ function PersonPage({ person, others, onBack }: { person: RootedPerson; others: 
   );
 }
 
-function ReviewQueue({ queue, root, onDone }: { queue: Suggestion[]; root: string; onDone: () => void }) {
+function ReviewQueue({ queue, onDone }: { queue: RootedSuggestion[]; onDone: () => void }) {
   const [index, setIndex] = useState(0);
   const [done, setDone] = useState({ accepted: 0, rejected: 0 });
   const [busy, setBusy] = useState(false);
@@ -184,10 +200,10 @@ function ReviewQueue({ queue, root, onDone }: { queue: Suggestion[]; root: strin
   };
   const decide = async (what: 'accept' | 'reject' | 'skip') => {
     if (what === 'accept') {
-      await call('faces/assign', { root, faceId: s.face.id, personId: s.personId });
+      await call('faces/assign', { root: s.root, faceId: s.face.id, personId: s.personId });
       setDone((d) => ({ ...d, accepted: d.accepted + 1 }));
     } else if (what === 'reject') {
-      await call('faces/reject', { root, faceId: s.face.id, personId: s.personId });
+      await call('faces/reject', { root: s.root, faceId: s.face.id, personId: s.personId });
       setDone((d) => ({ ...d, rejected: d.rejected + 1 }));
     }
   };
@@ -218,7 +234,7 @@ function ReviewQueue({ queue, root, onDone }: { queue: Suggestion[]; root: strin
         <span class="hint">{index + 1} of {queue.length} · A accept · R reject · S skip · Esc done</span>
       </div>
       <div class="review-card">
-        <FaceImage root={root} face={s.face} size={200} />
+        <FaceImage root={s.root} face={s.face} size={200} />
         <p>Is this <strong>{s.personName ?? 'this person'}</strong>? <span class="counts">({Math.round(s.confidence * 100)}%)</span></p>
         <p class="counts">{s.face.relPath}</p>
         {problem && <p class="error-text" role="alert">{problem}</p>}
