@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, renameSync, rmSync, utimesSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import sharp from 'sharp';
 import { Catalog } from '../sidecar/catalog/catalog';
 import { indexRoot } from '../sidecar/pipeline/indexer';
 import type { IndexProgress } from '../sidecar/pipeline/progress';
@@ -294,6 +295,41 @@ describe('turning analyzers on and off', () => {
       writeFile(join(root, 'img-0.png'), await makeImage('png', 200, 100));
       await indexRoot(catalog, { analyzers: [pdq, legacy] });
       assert.equal(pdq.calls, 9);
+    } finally {
+      catalog.close();
+    }
+  });
+});
+
+describe('changing the thumbnail size', () => {
+  it('redoes only the thumbnails, at the new size, and removes the old ones', async () => {
+    const root = tempDir();
+    writeFile(join(root, 'wide.jpg'), await makeImage('jpeg', 1200, 800));
+    writeFile(join(root, 'tall.png'), await makeImage('png', 300, 900));
+    const catalog = await openFresh(root);
+    try {
+      const pdq = { ...pdqAnalyzer, calls: 0 };
+      const counting: Analyzer = { ...pdqAnalyzer, analyze: (img, sig) => (pdq.calls++, pdqAnalyzer.analyze(img, sig)) };
+      await indexRoot(catalog, { analyzers: [counting] });
+      const thumbsOf = async () => (await catalog.rawQuery('SELECT rel_path, thumb FROM assets ORDER BY rel_path')).map((r) => [r.rel_path as string, r.thumb as string]);
+      const before = await thumbsOf();
+      for (const [, t] of before) assert.equal((await sharp(join(catalog.thumbsDir, t)).metadata()).width! <= 256, true);
+
+      const bigger = await indexRoot(catalog, { analyzers: [counting], limits: { thumbSize: 512 } });
+      assert.equal(bigger.processed, 2);
+      assert.equal(pdq.calls, 2, 'the analyzers did not run again');
+      const after = await thumbsOf();
+      for (const [i, [rel, t]] of after.entries()) {
+        assert.notEqual(t, before[i][1]);
+        const meta = await sharp(join(catalog.thumbsDir, t)).metadata();
+        assert.equal(Math.max(meta.width!, meta.height!), 512, `${rel} thumbnail is 512 px on its long side`);
+        assert.equal(existsSync(join(catalog.thumbsDir, before[i][1])), false, 'the 256 px thumbnail is gone');
+      }
+      assert.equal((await indexRoot(catalog, { analyzers: [counting], limits: { thumbSize: 512 } })).processed, 0);
+      // Back to the default: 256 px again.
+      await indexRoot(catalog, { analyzers: [counting] });
+      assert.deepEqual(await thumbsOf(), before);
+      assert.equal(pdq.calls, 2);
     } finally {
       catalog.close();
     }

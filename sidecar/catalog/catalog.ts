@@ -348,9 +348,10 @@ export class Catalog {
    * Records the work of some analyzers on an image whose other facts stay: their owned rows are
    * replaced and the analyzer versions updated, atomically.
    */
-  async updateAnalysis(id: number, analyzerVersions: Record<string, number>, owned: readonly OwnedRows[], rows: AnalyzerRows): Promise<void> {
-    await this.lock.run(() =>
+  async updateAnalysis(id: number, analyzerVersions: Record<string, number>, owned: readonly OwnedRows[], rows: AnalyzerRows, thumb?: string): Promise<void> {
+    const orphan = await this.lock.run(() =>
       this.transaction(async () => {
+        const previous = thumb === undefined ? null : (((await this.all('SELECT thumb FROM assets WHERE id = $1', [id]))[0]?.thumb as string | null) ?? null);
         for (const o of owned) {
           if (o.model === undefined) await this.exec(`DELETE FROM "${o.table}" WHERE asset_id = $1`, [id]);
           else await this.exec(`DELETE FROM "${o.table}" WHERE asset_id = $1 AND model = $2`, [id, o.model]);
@@ -365,9 +366,18 @@ export class Catalog {
             );
           }
         }
-        await this.exec('UPDATE assets SET analyzer_versions = $1, indexed_at = current_timestamp WHERE id = $2', [JSON.stringify(sortKeys(analyzerVersions)), id]);
+        await this.exec('UPDATE assets SET analyzer_versions = $1, thumb = coalesce($2, thumb), indexed_at = current_timestamp WHERE id = $3', [
+          JSON.stringify(sortKeys(analyzerVersions)),
+          thumb ?? null,
+          id,
+        ]);
+        // A thumbnail of the old size is removed once no asset shows it.
+        if (!previous || previous === thumb) return null;
+        const users = await this.all('SELECT count(*) AS n FROM assets WHERE thumb = $1', [previous]);
+        return Number(users[0].n) === 0 ? previous : null;
       }),
     );
+    if (orphan) rmSync(join(this.thumbsDir, orphan), { force: true });
   }
 
   async failAsset(id: number, code: FileErrorCode, message: string, contentHash: string | null = null): Promise<void> {

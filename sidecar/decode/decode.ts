@@ -22,6 +22,15 @@ export interface DecodeLimits {
   inMemoryBytes: number;
 }
 
+/** Long side of thumbnails unless the user chose another (LOUPE_THUMBNAIL_SIZE, the editor's setting). */
+export const DEFAULT_THUMB_SIZE = 256;
+
+/** LOUPE_THUMBNAIL_SIZE, 64..1024, default 256. */
+function thumbnailSizeFromEnv(): number {
+  const n = Number.parseInt(process.env.LOUPE_THUMBNAIL_SIZE ?? '', 10);
+  return Number.isFinite(n) ? Math.min(1024, Math.max(64, n)) : DEFAULT_THUMB_SIZE;
+}
+
 export const DEFAULT_LIMITS: DecodeLimits = {
   maxPixels: 200_000_000,
   workingSize: 1440,
@@ -30,11 +39,6 @@ export const DEFAULT_LIMITS: DecodeLimits = {
   inMemoryBytes: 128 * 1024 * 1024,
 };
 
-/** LOUPE_THUMBNAIL_SIZE (the editor's setting), 64..1024, default 256. */
-function thumbnailSizeFromEnv(): number {
-  const n = Number.parseInt(process.env.LOUPE_THUMBNAIL_SIZE ?? '', 10);
-  return Number.isFinite(n) ? Math.min(1024, Math.max(64, n)) : 256;
-}
 
 /** The one decoded copy of an image that every analyzer reads. */
 export interface DecodedImage {
@@ -222,13 +226,14 @@ export async function decodeImage(absPath: string, relPath: string, limits: Deco
   };
 }
 
-export function thumbnailName(contentHash: string): string {
-  return `${contentHash.slice(0, 2)}/${contentHash}.webp`;
+/** Thumbnails of other sizes get their own names, so a size change never serves a stale file. */
+export function thumbnailName(contentHash: string, size = DEFAULT_THUMB_SIZE): string {
+  return `${contentHash.slice(0, 2)}/${contentHash}${size === DEFAULT_THUMB_SIZE ? '' : `-${size}`}.webp`;
 }
 
 /** Writes the WebP thumbnail from the working image (no second decode). Atomic: a crash never leaves half a file. */
 export async function writeThumbnail(image: DecodedImage, thumbsRoot: string, size: number): Promise<string> {
-  const name = thumbnailName(image.contentHash);
+  const name = thumbnailName(image.contentHash, size);
   const target = join(thumbsRoot, name);
   try {
     await fsp.access(target);

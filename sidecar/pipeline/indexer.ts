@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Catalog } from '../catalog/catalog';
-import { DEFAULT_LIMITS, decodeImage, writeThumbnail, type DecodeLimits, type DecodedImage } from '../decode/decode';
+import { DEFAULT_LIMITS, DEFAULT_THUMB_SIZE, decodeImage, writeThumbnail, type DecodeLimits, type DecodedImage } from '../decode/decode';
 import { scanRoot, type ScanResult } from '../scan/scanner';
 import { DEFAULT_EXCLUDES } from '../scan/ignore-rules';
 import { FileError, errorMessage } from '../util/errors';
@@ -39,6 +39,9 @@ export interface IndexSummary {
   durationMs: number;
   imagesPerSecond: number;
 }
+
+/** The key under which a non-default thumbnail size is kept with the analyzer versions. */
+const THUMBNAIL_VERSION = 'thumbnail-size';
 
 /** Runs analyzers on one decoded image, adding their rows to `rows` (several may write one table: they add up). */
 async function runAnalyzers(analyzers: readonly Analyzer[], image: DecodedImage, rows: AnalyzerRows, signal?: AbortSignal): Promise<void> {
@@ -82,7 +85,12 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
 
   // Models load after the scan is committed: a slow model load never delays seeing the files.
   const analyzers = options.analyzers ?? (await loadAnalyzersFor(catalog));
-  const versions = analyzerVersions(analyzers);
+  // A thumbnail size other than the default is recorded like an analyzer version, so changing it
+  // redoes the thumbnails (and nothing else).
+  const versions: Record<string, number> = {
+    ...analyzerVersions(analyzers),
+    ...(limits.thumbSize === DEFAULT_THUMB_SIZE ? {} : { [THUMBNAIL_VERSION]: limits.thumbSize }),
+  };
   const work = await catalog.assetsNeedingWork(versions);
   const tracker = new ProgressTracker(work.length);
   let lastReport = 0;
@@ -104,11 +112,13 @@ export async function indexRoot(catalog: Catalog, options: IndexOptions = {}): P
       try {
         // An image whose other facts are current gets only the analyzers it lacks (none: one was turned off).
         const stale = item.status === 'ok' ? staleAnalyzers(analyzers, item.versions) : null;
-        const image = stale?.length === 0 ? null : await decodeImage(join(catalog.root, item.relPath), item.relPath, limits);
+        const thumbStale = (item.versions[THUMBNAIL_VERSION] ?? DEFAULT_THUMB_SIZE) !== limits.thumbSize;
+        const image = stale?.length === 0 && !thumbStale ? null : await decodeImage(join(catalog.root, item.relPath), item.relPath, limits);
         if (stale && (image === null || image.contentHash === item.contentHash)) {
           const rows: AnalyzerRows = {};
           if (image) await runAnalyzers(stale, image, rows, options.signal);
-          await catalog.updateAnalysis(item.id, versions, stale.flatMap((a) => a.owns ?? []), rows);
+          const thumb = image && thumbStale ? await writeThumbnail(image, catalog.thumbsDir, limits.thumbSize) : undefined;
+          await catalog.updateAnalysis(item.id, versions, stale.flatMap((a) => a.owns ?? []), rows, thumb);
           tracker.done++;
           options.onAssetsChanged?.({ upserted: [item.id], removed: [] });
           report(item.relPath);
