@@ -43,9 +43,11 @@ async function main(): Promise<void> {
     ),
   );
   const nameOf = (i: number) => join(`batch-${Math.floor(i / 5000)}`, `${WORDS[i % WORDS.length]}-${WORDS[(i * 7) % WORDS.length]}-${i}.png`);
-  const write = (i: number) => writeFileSync(join(root, nameOf(i)), variants[i % variants.length]);
+  const write = (i: number) => {
+    if (i % 5000 === 0) mkdirSync(join(root, `batch-${i / 5000}`), { recursive: true });
+    writeFileSync(join(root, nameOf(i)), variants[i % variants.length]);
+  };
   const batch = Math.max(1000, Math.floor(IMAGES / 10));
-  mkdirSync(join(root, 'batch-0'));
   for (let i = 0; i < batch; i++) write(i);
 
   const sidecar = await startSidecar([root], [], { LOUPE_MODELS_DIR: join(SHARED, 'models'), LOUPE_ANALYZERS: ANALYZERS });
@@ -77,10 +79,7 @@ async function main(): Promise<void> {
       const s = (await conns[0].connection.sendRequest('index/status', {})) as IndexStatusResult;
       return s.roots[0].images >= start * 0.5;
     }, 3_600_000);
-    for (let i = start; i < Math.min(IMAGES, start + batch); i++) {
-      if (i % 5000 === 0) mkdirSync(join(root, `batch-${i / 5000}`), { recursive: true });
-      write(i);
-    }
+    for (let i = start; i < Math.min(IMAGES, start + batch); i++) write(i);
     process.stderr.write(`${Math.min(IMAGES, start + batch)} files written\n`);
   }
   // Churn: adds, renames and deletes while the index catches up.
