@@ -6,14 +6,13 @@
 import * as vscode from 'vscode';
 import { dirname } from 'node:path';
 import { IndexChangedNotification, PeopleListRequest, SearchRequest } from '../sidecar/protocol';
-import { composeQuery, type GalleryItem, type ToHost, type ToWebview } from '../webview/gallery/messages';
+import { composeQuery, GALLERY_BODY, GALLERY_PAGE, galleryItems, type ToHost, type ToWebview } from '../webview/gallery/messages';
 import { openImage, type FoundImage } from './image-actions';
 import type { Loupe } from './loupe';
 import { webviewHtml } from './webview-html';
 import { resultWarnings } from './present';
 
 export const GALLERY_VIEW_ID = 'loupe.gallery';
-const PAGE = 300;
 
 export class GalleryViewProvider implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | null = null;
@@ -89,19 +88,10 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider {
         return;
       case 'query':
         try {
-          const res = await this.loupe.request(SearchRequest, { query: composeQuery(m.text, m.filters), limit: PAGE, cursor: m.cursor });
+          const res = await this.loupe.request(SearchRequest, { query: composeQuery(m.text, m.filters), limit: GALLERY_PAGE, cursor: m.cursor });
           const webview = this.view?.webview;
           if (!webview) return;
-          const items: GalleryItem[] = res.items.map((h) => ({
-            root: h.root,
-            id: h.id,
-            relPath: h.relPath,
-            thumb: h.thumbnail ? webview.asWebviewUri(vscode.Uri.file(h.thumbnail)).toString() : null,
-            score: h.score,
-            reasons: h.reasons.map((r) => r.text),
-            width: h.width,
-            height: h.height,
-          }));
+          const items = galleryItems(res.items, (path) => webview.asWebviewUri(vscode.Uri.file(path)).toString());
           this.post({ type: 'results', seq: m.seq, items, total: res.total, nextCursor: res.nextCursor, append: m.cursor !== null, note: resultWarnings(res.warnings).join('; ') || null });
         } catch (err) {
           this.post({ type: 'error', seq: m.seq, message: err instanceof Error ? err.message : String(err) });
@@ -121,23 +111,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider {
       title: 'Loupe Gallery',
       script: 'gallery.js',
       style: 'gallery.css',
-      body: `<div class="bar">
-  <input id="search" type="search" placeholder="Search images" aria-label="Search images">
-  <details>
-    <summary>Filters</summary>
-    <div class="filters">
-      <label for="f-folder">Folder</label><input id="f-folder" type="text" placeholder="e.g. assets/icons">
-      <label for="f-tag">Tag</label><input id="f-tag" type="text" placeholder="e.g. dog">
-      <label for="f-person">Person</label><input id="f-person" type="text" list="people" placeholder="a named person">
-      <label for="f-date">Date</label><input id="f-date" type="text" placeholder="2024, 2024-05, 2024-05-01">
-      <label for="f-text">Has text</label><input id="f-text" type="checkbox">
-      <label for="f-large">Large</label><select id="f-large"><option value="">any size</option><option value="bytes">over 1 MB</option><option value="pixels">over 4 megapixels</option></select>
-    </div>
-    <datalist id="people"></datalist>
-  </details>
-</div>
-<div id="status" role="status" aria-live="polite"></div>
-<div id="scroller"><div id="canvas" role="grid" aria-label="Images"></div></div>`,
+      body: GALLERY_BODY,
     });
   }
 }

@@ -30,6 +30,7 @@ import { benchmark as serverSearch } from './server-search';
 import { benchmark as faces } from './faces';
 import { benchmark as sidecarStartup } from './sidecar-startup';
 import { benchmark as panelGrid } from './panel-grid';
+import { benchmark as galleryGrid } from './gallery-grid';
 import { benchmark as ocr } from './ocr';
 import { benchmark as clip } from './clip';
 import { benchmark as tags } from './tags';
@@ -40,7 +41,7 @@ import { log, REPO_ROOT, RESULTS_DIR, writeResult, type Benchmark, type BenchRes
 const sharedModels = join(__dirname, '..', '..', '..', 'shared', 'models');
 if (!process.env.LOUPE_MODELS_DIR && existsSync(sharedModels)) process.env.LOUPE_MODELS_DIR = sharedModels;
 
-const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, ocr, clip, tags, optimise, sidecarStartup, panelGrid];
+const ALL: Benchmark[] = [rescan, indexThroughput, decodeThumbnail, pdq, duplicatesQuality, searchEngine, serverSearch, faces, ocr, clip, tags, optimise, sidecarStartup, panelGrid, galleryGrid];
 
 interface Outcome {
   name: string;

@@ -1,5 +1,5 @@
 /**
- * Runs the Loupe panel (dist/panel.js) in headless Chromium against a real sidecar, without VS Code:
+ * Runs the Loupe panel (dist/panel.js), and the gallery sidebar, in headless Chromium against a real sidecar, without VS Code:
  * a small HTTP server serves the panel page, the files it may show, and a stand-in for the VS Code
  * webview API whose messages are bridged (playwright binding) to the sidecar over its WebSocket.
  * VS Code's theme variables are provided for a light and a dark theme.
@@ -11,6 +11,8 @@ import { extname, join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { PANEL_METHODS, rewriteResources, type HostToPanel, type PanelToHost } from '../../webview/panel/bridge-messages';
+import { composeQuery, GALLERY_BODY, GALLERY_PAGE, galleryItems, type ToHost, type ToWebview } from '../../webview/gallery/messages';
+import { SearchRequest } from '../../sidecar/protocol';
 import { CHROMIUM, REPO } from './code-server';
 
 export type Theme = 'light' | 'dark';
@@ -70,29 +72,39 @@ function fillThumbnails(value: unknown, standIns: string[]): unknown {
   return out;
 }
 
-export async function openPanel(rpc: MessageConnection, allowedDirs: string[], options: PanelOptions = {}): Promise<PanelHarness> {
-  const theme = options.theme ?? 'light';
-  let currentTheme = theme;
+/** A webview page (script, stylesheet, body) served with the extension's CSP and a stand-in for the webview API. */
+interface WebviewPage {
+  script: string;
+  style: string;
+  body: string;
+  theme: Theme;
+  allowedDirs: string[];
+  /** A message the page posted to its host; `send` posts one back to the page. */
+  onMessage(m: unknown, send: (m: unknown) => Promise<void>, toUrl: (path: string) => string): Promise<void>;
+}
+
+async function openWebviewPage(spec: WebviewPage): Promise<{ page: Page; send: (m: unknown) => Promise<void>; setTheme(t: Theme): Promise<void>; close(): Promise<void> }> {
+  let currentTheme = spec.theme;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/') {
-      // The same policy the extension gives the panel: scripts only with the page's nonce.
+      // The same policy the extension gives its webviews: scripts only with the page's nonce.
       const nonce = randomBytes(16).toString('base64');
       res.setHeader('content-type', 'text/html');
       res.end(`<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self'; style-src 'self' 'nonce-${nonce}'; script-src 'nonce-${nonce}'">
 <style id="theme" nonce="${nonce}">${themeCss(currentTheme)}</style>
-<link rel="stylesheet" href="/dist/panel.css"></head><body><div id="root"></div>
+<link rel="stylesheet" href="/dist/${spec.style}"></head><body>${spec.body}
 <script nonce="${nonce}">
   let saved;
   window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__toHost(m), getState: () => saved, setState: (s) => { saved = s; } });
 </script>
-<script nonce="${nonce}" src="/dist/panel.js"></script></body></html>`);
+<script nonce="${nonce}" src="/dist/${spec.script}"></script></body></html>`);
       return;
     }
     const file = url.pathname.startsWith('/dist/') ? join(REPO, url.pathname) : url.pathname === '/file' ? resolve(url.searchParams.get('p') ?? '') : '';
-    // Like a webview's localResourceRoots: only the panel's files and the served folders.
-    const allowed = file.startsWith(join(REPO, 'dist') + '/') || allowedDirs.some((d) => file.startsWith(d + '/'));
+    // Like a webview's localResourceRoots: only the extension's files and the served folders.
+    const allowed = file.startsWith(join(REPO, 'dist') + '/') || spec.allowedDirs.some((d) => file.startsWith(d + '/'));
     if (!file || !allowed || !existsSync(file) || !statSync(file).isFile()) {
       res.statusCode = 404;
       res.end();
@@ -111,32 +123,12 @@ export async function openPanel(rpc: MessageConnection, allowedDirs: string[], o
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const actions: PanelToHost[] = [];
-  const send = (m: HostToPanel) => page.evaluate((msg) => window.postMessage(msg, '*'), m).catch(() => undefined);
-  await page.exposeBinding('__toHost', async (_source, m: PanelToHost) => {
-    if (m.type === 'rpc') {
-      if (!PANEL_METHODS.includes(m.method)) return void send({ type: 'rpc-result', id: m.id, error: { code: -32601, message: 'not allowed' } });
-      try {
-        const result = await rpc.sendRequest(m.method, m.params);
-        const shown = options.thumbnailStandIns ? fillThumbnails(result, options.thumbnailStandIns) : result;
-        await send({ type: 'rpc-result', id: m.id, result: rewriteResources(shown, toUrl) });
-      } catch (err) {
-        const e = err as { code?: number; message?: string };
-        await send({ type: 'rpc-result', id: m.id, error: { code: e.code ?? -32603, message: e.message ?? String(err) } });
-      }
-    } else if (m.type === 'confirm') {
-      actions.push(m);
-      await send({ type: 'confirmed', id: m.id, ok: true }); // the user says yes
-    } else if (m.type !== 'ready') {
-      actions.push(m);
-    }
-  });
-  rpc.onNotification('index/changed', (params: unknown) => void send({ type: 'notification', method: 'index/changed', params }));
+  const send = (m: unknown) => page.evaluate((msg) => window.postMessage(msg, '*'), m).then(() => undefined, () => undefined);
+  await page.exposeBinding('__toHost', async (_source, m: unknown) => spec.onMessage(m, send, toUrl));
   await page.goto(`http://127.0.0.1:${port}/`);
-  await page.locator('.tabs').waitFor();
   return {
     page,
-    actions,
+    send,
     async setTheme(t: Theme) {
       currentTheme = t;
       await page.evaluate((css) => {
@@ -148,6 +140,68 @@ export async function openPanel(rpc: MessageConnection, allowedDirs: string[], o
       await new Promise((r) => server.close(() => r(undefined)));
     },
   };
+}
+
+export async function openPanel(rpc: MessageConnection, allowedDirs: string[], options: PanelOptions = {}): Promise<PanelHarness> {
+  const actions: PanelToHost[] = [];
+  const opened = await openWebviewPage({
+    script: 'panel.js',
+    style: 'panel.css',
+    body: '<div id="root"></div>',
+    theme: options.theme ?? 'light',
+    allowedDirs,
+    async onMessage(raw, send, toUrl) {
+      const m = raw as PanelToHost;
+      const reply = (r: HostToPanel) => send(r);
+      if (m.type === 'rpc') {
+        if (!PANEL_METHODS.includes(m.method)) return void (await reply({ type: 'rpc-result', id: m.id, error: { code: -32601, message: 'not allowed' } }));
+        try {
+          const result = await rpc.sendRequest(m.method, m.params);
+          const shown = options.thumbnailStandIns ? fillThumbnails(result, options.thumbnailStandIns) : result;
+          await reply({ type: 'rpc-result', id: m.id, result: rewriteResources(shown, toUrl) });
+        } catch (err) {
+          const e = err as { code?: number; message?: string };
+          await reply({ type: 'rpc-result', id: m.id, error: { code: e.code ?? -32603, message: e.message ?? String(err) } });
+        }
+      } else if (m.type === 'confirm') {
+        actions.push(m);
+        await reply({ type: 'confirmed', id: m.id, ok: true }); // the user says yes
+      } else if (m.type !== 'ready') {
+        actions.push(m);
+      }
+    },
+  });
+  rpc.onNotification('index/changed', (params: unknown) => void opened.send({ type: 'notification', method: 'index/changed', params } satisfies HostToPanel));
+  await opened.page.locator('.tabs').waitFor();
+  return { page: opened.page, actions, setTheme: opened.setTheme, close: opened.close };
+}
+
+/**
+ * Runs the gallery sidebar (dist/gallery.js) the same way: its queries go to the real sidecar, answered
+ * as the extension's gallery view answers them.
+ */
+export async function openGallery(rpc: MessageConnection, allowedDirs: string[], options: PanelOptions & { width?: number } = {}): Promise<{ page: Page; close(): Promise<void> }> {
+  const opened = await openWebviewPage({
+    script: 'gallery.js',
+    style: 'gallery.css',
+    body: GALLERY_BODY,
+    theme: options.theme ?? 'dark',
+    allowedDirs,
+    async onMessage(raw, send, toUrl) {
+      const m = raw as ToHost;
+      if (m.type === 'ready') return void (await send({ type: 'refresh' } satisfies ToWebview));
+      if (m.type !== 'query') return;
+      try {
+        const res = (await rpc.sendRequest(SearchRequest, { query: composeQuery(m.text, m.filters), limit: GALLERY_PAGE, cursor: m.cursor }));
+        const hits = options.thumbnailStandIns ? (fillThumbnails(res.items, options.thumbnailStandIns) as typeof res.items) : res.items;
+        await send({ type: 'results', seq: m.seq, items: galleryItems(hits, toUrl), total: res.total, nextCursor: res.nextCursor, append: m.cursor !== null, note: null } satisfies ToWebview);
+      } catch (err) {
+        await send({ type: 'error', seq: m.seq, message: err instanceof Error ? err.message : String(err) } satisfies ToWebview);
+      }
+    },
+  });
+  if (options.width) await opened.page.setViewportSize({ width: options.width, height: 800 });
+  return { page: opened.page, close: opened.close };
 }
 
 export function readJson<T>(path: string): T {

@@ -91,6 +91,7 @@ function cellFor(index: number): HTMLElement {
 function render(): void {
   geometry.width = scroller.clientWidth - 8;
   canvas.style.height = `${totalHeight(items.length, geometry)}px`;
+  canvas.dataset.items = String(items.length); // how many results are loaded (tests and benchmarks read it)
   const { start, end } = visibleRange(items.length, scroller.scrollTop, scroller.clientHeight, geometry);
   for (const [i, el] of rendered) {
     if (i < start || i >= end) {

@@ -1,4 +1,8 @@
-/** Messages between the gallery webview and the extension (both sides import this file). */
+/** Messages between the gallery webview and the extension (both sides import this file), and the page's markup. */
+import type { RootedSearchHit } from '../../sidecar/protocol';
+
+/** Results per query page. */
+export const GALLERY_PAGE = 300;
 
 export interface GalleryItem {
   root: string;
@@ -48,3 +52,36 @@ export function composeQuery(text: string, f: GalleryFilters): string {
   if (f.large === 'pixels') parts.push('pixels:>4mp');
   return parts.filter(Boolean).join(' ');
 }
+
+/** Search hits as grid items; `thumbUri` turns a thumbnail path into a URI the webview may load. */
+export function galleryItems(hits: readonly RootedSearchHit[], thumbUri: (path: string) => string): GalleryItem[] {
+  return hits.map((h) => ({
+    root: h.root,
+    id: h.id,
+    relPath: h.relPath,
+    thumb: h.thumbnail ? thumbUri(h.thumbnail) : null,
+    score: h.score,
+    reasons: h.reasons.map((r) => r.text),
+    width: h.width,
+    height: h.height,
+  }));
+}
+
+/** The gallery page's body (its script finds these elements by id). */
+export const GALLERY_BODY = `<div class="bar">
+  <input id="search" type="search" placeholder="Search images" aria-label="Search images">
+  <details>
+    <summary>Filters</summary>
+    <div class="filters">
+      <label for="f-folder">Folder</label><input id="f-folder" type="text" placeholder="e.g. assets/icons">
+      <label for="f-tag">Tag</label><input id="f-tag" type="text" placeholder="e.g. dog">
+      <label for="f-person">Person</label><input id="f-person" type="text" list="people" placeholder="a named person">
+      <label for="f-date">Date</label><input id="f-date" type="text" placeholder="2024, 2024-05, 2024-05-01">
+      <label for="f-text">Has text</label><input id="f-text" type="checkbox">
+      <label for="f-large">Large</label><select id="f-large"><option value="">any size</option><option value="bytes">over 1 MB</option><option value="pixels">over 4 megapixels</option></select>
+    </div>
+    <datalist id="people"></datalist>
+  </details>
+</div>
+<div id="status" role="status" aria-live="polite"></div>
+<div id="scroller"><div id="canvas" role="grid" aria-label="Images"></div></div>`;
