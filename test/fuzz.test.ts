@@ -1,6 +1,7 @@
 /**
- * Property-based tests (fast-check): the query parser, the Markdown link extractor + rewriter, and the
- * server's input validation never misbehave on arbitrary input.
+ * Property-based tests (fast-check): the query parser, the Markdown link extractor + rewriter, image
+ * optimisation options (validation and the encoder), and the server's input validation never misbehave
+ * on arbitrary input.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,9 @@ import { applyEdits, rewrittenLink } from '../sidecar/duplicates/link-rewrite';
 import { METHODS } from '../sidecar/protocol';
 import { extractReferences } from '../sidecar/references/extract-links';
 import { parseQuery } from '../sidecar/search/query-parser';
+import { parseOptions, TransformError } from '../sidecar/transform/options';
+import { transformImage } from '../sidecar/transform/encode';
+import sharp from 'sharp';
 import { startSidecar } from './helpers/sidecar';
 import { SHARED_DATA, tempDir } from './helpers/temp';
 
@@ -84,6 +88,66 @@ describe('Markdown links: extract and rewrite', () => {
         assert.equal(strip(out, again), strip(text, refs));
       }),
       { numRuns: RUNS },
+    );
+  });
+});
+
+describe('image optimisation options', () => {
+  const KEYS = ['maxWidth', 'maxHeight', 'upscale', 'format', 'quality', 'metadata', 'keepGps', 'background', 'palette', 'animation', 'enhance', 'nonsense'];
+  const anyValue = fc.oneof(fc.integer({ min: -10, max: 5000 }), fc.double(), fc.boolean(), fc.string({ maxLength: 8 }), fc.constant(null), fc.constantFrom('webp', 'JPG', 'avif', 'png', 'gif', 'keep', 'strip', '#fff', '#12345g'), fc.object({ maxDepth: 1 }));
+
+  it('accept clean options or refuse with a TransformError, and what they accept parses to itself', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.dictionary(fc.constantFrom(...KEYS), anyValue, { maxKeys: 5 })), (raw) => {
+        let parsed;
+        try {
+          parsed = parseOptions(raw);
+        } catch (err) {
+          assert.ok(err instanceof TransformError && err.code === 'invalid_options', String(err));
+          return;
+        }
+        const clean = JSON.parse(JSON.stringify(parsed)) as unknown;
+        assert.deepEqual(JSON.parse(JSON.stringify(parseOptions(clean))), clean);
+      }),
+      { numRuns: RUNS * 3 },
+    );
+  });
+
+  it('any valid options give a decodable image within the asked size, or a clear refusal', async () => {
+    const source = await sharp({ create: { width: 96, height: 64, channels: 4, background: { r: 200, g: 40, b: 40, alpha: 0.5 } } }).png().toBuffer();
+    const valid = fc.record(
+      {
+        maxWidth: fc.integer({ min: 1, max: 200 }),
+        maxHeight: fc.integer({ min: 1, max: 200 }),
+        upscale: fc.boolean(),
+        format: fc.constantFrom('webp', 'avif', 'jpeg', 'png', 'gif'),
+        quality: fc.integer({ min: 1, max: 100 }),
+        metadata: fc.constantFrom('strip', 'keep'),
+        keepGps: fc.boolean(),
+        background: fc.constantFrom('#ffffff', '#000', '#3366cc'),
+        palette: fc.boolean(),
+        enhance: fc.record({ autoLevel: fc.boolean(), sharpen: fc.double({ min: 0, max: 1, noNaN: true }), denoise: fc.double({ min: 0, max: 1, noNaN: true }), saturation: fc.double({ min: 0, max: 2, noNaN: true }) }, { requiredKeys: [] }),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(valid, async (raw) => {
+        const options = parseOptions(raw);
+        let out;
+        try {
+          out = await transformImage(source, options);
+        } catch (err) {
+          assert.ok(err instanceof TransformError, `only a TransformError may refuse: ${String(err)}`);
+          return;
+        }
+        const meta = await sharp(out.data).metadata();
+        assert.equal(meta.width, out.width);
+        assert.ok(out.width >= 1 && out.height >= 1);
+        if (!options.upscale) assert.ok(out.width <= 96 && out.height <= 64, `never larger than the source without upscale: ${out.width}x${out.height}`);
+        if (options.maxWidth) assert.ok(out.width <= Math.max(options.maxWidth, 1), `${out.width} <= maxWidth ${options.maxWidth}`);
+        if (options.maxHeight) assert.ok(out.height <= Math.max(options.maxHeight, 1), `${out.height} <= maxHeight ${options.maxHeight}`);
+      }),
+      { numRuns: Math.max(20, Math.floor(RUNS / 5)) },
     );
   });
 });

@@ -126,6 +126,14 @@ test('Loupe in VS Code: index, search from the palette, insert a link, hover it,
     await panelFrame.getByRole('tab', { name: 'Duplicates' }).click();
     await panelFrame.locator('.state, .dup-group').first().waitFor();
     await screenshot(page, 'panel-duplicates', shots);
+    // Faces are off in this workspace: People says so; Text looks words up (none of these photos has any).
+    await panelFrame.getByRole('tab', { name: 'People' }).click();
+    await panelFrame.getByText(/No faces found yet/).waitFor();
+    await screenshot(page, 'panel-people', shots);
+    await panelFrame.getByRole('tab', { name: 'Text' }).click();
+    await panelFrame.locator('input[aria-label="Search text in images"]').fill('invoice');
+    await panelFrame.getByText(/No image contains “invoice”/).waitFor({ timeout: 20_000 });
+    await screenshot(page, 'panel-text', shots);
 
     // 8. A sidecar that dies is restarted (with back-off) and serves again.
     const record = join(ws, '.loupe', 'server.json');
