@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import type { ModelSession } from '../inference/model-session';
 import { ALIGNED_SIZE } from './align';
 import { FaceModelError, LazySession, defaultIntraOpThreads } from './onnx';
 
@@ -26,7 +27,7 @@ export class FaceEmbedder {
     readonly modelPath: string,
     intraOpThreads = defaultIntraOpThreads(),
   ) {
-    this.lazy = new LazySession(modelPath, intraOpThreads, async (session) => {
+    this.lazy = new LazySession(modelPath, intraOpThreads, 'faces', async (session) => {
       const probe = await session.run({
         [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * ALIGNED_SIZE * ALIGNED_SIZE), [1, 3, ALIGNED_SIZE, ALIGNED_SIZE]),
       });
@@ -35,7 +36,7 @@ export class FaceEmbedder {
     });
   }
 
-  load(): Promise<ort.InferenceSession> {
+  load(): Promise<ModelSession> {
     return this.lazy.get();
   }
 

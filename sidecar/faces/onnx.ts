@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import { createModelSession, type ModelSession } from '../inference/model-session';
 
 /**
  * onnxruntime intra-op threads for the face sessions. Default: LOUPE_INTRA_OP_THREADS, else 1
@@ -12,15 +11,17 @@ export function defaultIntraOpThreads(): number {
 
 /** One lazily created session over a model file; a failed load can be retried by a later call. */
 export class LazySession {
-  private session: Promise<ort.InferenceSession> | null = null;
+  private session: Promise<ModelSession> | null = null;
 
   constructor(
     readonly modelPath: string,
     readonly intraOpThreads: number,
-    private readonly check: (session: ort.InferenceSession) => Promise<void>,
+    /** Models an image goes through in turn share a worker thread (see createModelSession). */
+    private readonly group: string,
+    private readonly check: (session: ModelSession) => Promise<void>,
   ) {}
 
-  get(): Promise<ort.InferenceSession> {
+  get(): Promise<ModelSession> {
     if (!this.session) {
       this.session = this.create();
       this.session.catch(() => (this.session = null));
@@ -28,14 +29,19 @@ export class LazySession {
     return this.session;
   }
 
-  private async create(): Promise<ort.InferenceSession> {
-    const session = await ort.InferenceSession.create(await readFile(this.modelPath), {
+  private async create(): Promise<ModelSession> {
+    const session = await createModelSession(this.modelPath, {
       intraOpNumThreads: this.intraOpThreads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-    });
-    await this.check(session);
+    }, this.group);
+    try {
+      await this.check(session);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
     return session;
   }
 

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import type { ModelSession } from '../inference/model-session';
 import sharp from 'sharp';
 import { FaceModelError, LazySession, defaultIntraOpThreads } from './onnx';
 
@@ -186,7 +187,7 @@ export class YuNetDetector {
     readonly dynamic: boolean,
     intraOpThreads = defaultIntraOpThreads(),
   ) {
-    this.lazy = new LazySession(modelPath, intraOpThreads, async (session) => {
+    this.lazy = new LazySession(modelPath, intraOpThreads, 'faces', async (session) => {
       for (const s of STRIDES) {
         for (const k of ['cls', 'obj', 'bbox', 'kps']) {
           if (!session.outputNames.includes(`${k}_${s}`)) throw new FaceModelError(`${modelPath} is not a YuNet export: no output ${k}_${s}`);
@@ -195,7 +196,7 @@ export class YuNetDetector {
     });
   }
 
-  load(): Promise<ort.InferenceSession> {
+  load(): Promise<ModelSession> {
     return this.lazy.get();
   }
 

@@ -8,8 +8,7 @@ import { clipPreprocess } from './preprocess';
 
 /**
  * Images per image-tower run. With the ViT-B/32-sized model on 2 cores, one thread (npm run bench
- * -- clip): batch 1 5.7, 2 6.1, 4 7.7, 8 5.8 images/s (noisy: the machine was shared). Larger batches
- * also pause the event loop longer (onnxruntime-node runs on the JS thread), so 4 it is.
+ * -- clip): batch 1 5.7, 2 6.1, 4 7.7, 8 5.8 images/s (noisy: the machine was shared), so 4 it is.
  */
 export const DEFAULT_CLIP_BATCH = 4;
 

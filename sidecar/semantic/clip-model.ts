@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { createModelSession, type ModelSession } from '../inference/model-session';
 import type { ClipConfig } from './config';
 import { ClipTokenizer } from './tokenizer';
 
@@ -42,23 +43,23 @@ export interface ClipModelPaths {
 }
 
 interface Tower {
-  session: ort.InferenceSession;
+  session: ModelSession;
   output: string;
   /** Whether the first input dimension is symbolic (a batch of any size can run at once). */
   dynamicBatch: boolean;
 }
 
 async function openTower(path: string, input: string, threads: number, what: string): Promise<Tower> {
-  let session: ort.InferenceSession;
+  let session: ModelSession;
   try {
     // By path, not a Buffer: onnxruntime reads the file itself, so a 350 MB tower is not also held
     // in the JS heap while the session is built.
-    session = await ort.InferenceSession.create(path, {
+    session = await createModelSession(path, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-    });
+    }, 'clip');
   } catch (err) {
     throw new ClipModelError(`the ${what} model ${path} does not load (${err instanceof Error ? err.message : String(err)})`);
   }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
+import { createModelSession, type ModelSession } from '../../inference/model-session';
 import { CLASS_COUNT, EMBEDDING_DIM, EMBEDDING_OUTPUT, LOGITS_OUTPUT, ModelGraphError, withEmbeddingOutput } from './graph';
 import { INPUT_SIZE } from './preprocess';
 import { topIndices } from '../../util/top-k';
@@ -46,12 +47,11 @@ export const topK = topIndices;
 /**
  * The int8 MobileNetV2 with its global-pool embedding exposed as a second output. One
  * onnxruntime session, created on first use and shared by every caller.
- *
- * Note: onnxruntime-node runs a session synchronously on the JS thread (behind a setImmediate),
- * so images indexed "in parallel" take turns here; decoding and resizing still overlap.
+ * The session runs in its own worker thread (see inference/model-session), so images indexed "in
+ * parallel" take turns here while decoding, resizing and other models overlap.
  */
 export class MobileNet {
-  private session: Promise<ort.InferenceSession> | null = null;
+  private session: Promise<ModelSession> | null = null;
   readonly intraOpThreads: number;
 
   constructor(
@@ -62,7 +62,7 @@ export class MobileNet {
   }
 
   /** Creates the session (once). Rejects with a clear message if the file is not the expected graph. */
-  load(): Promise<ort.InferenceSession> {
+  load(): Promise<ModelSession> {
     if (!this.session) {
       this.session = this.createSession();
       this.session.catch(() => (this.session = null)); // a later call may try again
@@ -70,14 +70,14 @@ export class MobileNet {
     return this.session;
   }
 
-  private async createSession(): Promise<ort.InferenceSession> {
+  private async createSession(): Promise<ModelSession> {
     const edited = withEmbeddingOutput(await readFile(this.modelPath));
-    const session = await ort.InferenceSession.create(edited, {
+    const session = await createModelSession(edited, {
       intraOpNumThreads: this.intraOpThreads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-    });
+    }, 'tags');
     for (const name of [LOGITS_OUTPUT, EMBEDDING_OUTPUT]) {
       if (!session.outputNames.includes(name)) throw new ModelGraphError(`the edited model has no output "${name}"`);
     }
@@ -89,7 +89,7 @@ export class MobileNet {
     return session;
   }
 
-  private async runSession(session: ort.InferenceSession, input: Float32Array): Promise<{ logits: Float32Array; embedding: Float32Array }> {
+  private async runSession(session: ModelSession, input: Float32Array): Promise<{ logits: Float32Array; embedding: Float32Array }> {
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [1, 3, INPUT_SIZE, INPUT_SIZE]) };
     const out = await session.run(feeds);
     const logits = out[LOGITS_OUTPUT];

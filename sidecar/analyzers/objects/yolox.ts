@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
+import type { ModelSession } from '../../inference/model-session';
 import { LazySession, defaultIntraOpThreads } from '../../faces/onnx';
 
 export const YOLOX_MODEL_ID = 'yolox-nano';
@@ -116,17 +117,17 @@ export class Yolox {
   private readonly session: LazySession;
 
   constructor(modelPath: string, intraOpThreads = defaultIntraOpThreads()) {
-    this.session = new LazySession(modelPath, intraOpThreads, async (session) => {
+    this.session = new LazySession(modelPath, intraOpThreads, 'tags', async (session) => {
       const out = await this.run(session, new Float32Array(3 * INPUT * INPUT).fill(PAD));
       if (out.length !== 3549 * (5 + CLASSES)) throw new YoloxError(`unexpected output size ${out.length} (expected 3549 x 85)`);
     });
   }
 
-  load(): Promise<ort.InferenceSession> {
+  load(): Promise<ModelSession> {
     return this.session.get();
   }
 
-  private async run(session: ort.InferenceSession, input: Float32Array): Promise<Float32Array> {
+  private async run(session: ModelSession, input: Float32Array): Promise<Float32Array> {
     const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input, [1, 3, INPUT, INPUT]) });
     return out[session.outputNames[0]].data as Float32Array;
   }

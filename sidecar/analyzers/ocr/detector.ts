@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import type { ModelSession } from '../../inference/model-session';
 import { LazySession } from '../../faces/onnx';
 import { dbPostprocess, DEFAULT_DB_OPTIONS, type DbOptions, type DbResult } from './db-postprocess';
 import { resizeRaster, type Raster } from './raster';
@@ -21,12 +22,12 @@ export class TextDetector {
   private readonly session: LazySession;
 
   constructor(modelPath: string, intraOpThreads: number) {
-    this.session = new LazySession(modelPath, intraOpThreads, async (s) => {
+    this.session = new LazySession(modelPath, intraOpThreads, 'ocr', async (s) => {
       if (s.inputNames.length !== 1) throw new Error('unexpected OCR detection model inputs');
     });
   }
 
-  load(): Promise<ort.InferenceSession> {
+  load(): Promise<ModelSession> {
     return this.session.get();
   }
 

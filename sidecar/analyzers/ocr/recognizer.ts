@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import type { ModelSession } from '../../inference/model-session';
 import sharp from 'sharp';
 import { LazySession } from '../../faces/onnx';
 import type { Raster } from './raster';
@@ -48,12 +49,12 @@ export class TextRecognizer {
   private readonly session: LazySession;
 
   constructor(modelPath: string, readonly charset: readonly string[], intraOpThreads: number) {
-    this.session = new LazySession(modelPath, intraOpThreads, async (s) => {
+    this.session = new LazySession(modelPath, intraOpThreads, 'ocr', async (s) => {
       if (s.inputNames.length !== 1) throw new Error('unexpected OCR recognition model inputs');
     });
   }
 
-  load(): Promise<ort.InferenceSession> {
+  load(): Promise<ModelSession> {
     return this.session.get();
   }
 
