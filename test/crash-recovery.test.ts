@@ -45,6 +45,15 @@ function filesIn(dir: string, prefix = ''): string[] {
   );
 }
 
+/** Every image with its bytes, every document as it was, no temporary files, an empty trash. */
+function assertAllBack(root: string, xdg: string): void {
+  for (const name of ['a', 'b', 'c']) assert.deepEqual(readFileSync(join(root, `copies/${name}.jpg`)), PHOTO, `${name}.jpg is back`);
+  for (const [path, text] of Object.entries(DOCS)) assert.equal(readFileSync(join(root, path), 'utf8'), text, `${path} is as it was`);
+  assert.deepEqual(filesIn(root).sort(), ['README.md', 'copies/a.jpg', 'copies/b.jpg', 'copies/c.jpg', 'notes/birds.md'], 'no temporary files left');
+  const trash = join(xdg, 'Trash');
+  for (const sub of ['files', 'info']) assert.deepEqual(existsSync(join(trash, sub)) ? readdirSync(join(trash, sub)) : [], [], `nothing left in the trash's ${sub}`);
+}
+
 const POINTS = [
   'resolve:started',
   'rewrite:before-write',
@@ -72,11 +81,7 @@ describe('a duplicate resolution killed at any step is rolled back on the next s
 
       const second = await serve(root, xdg);
       try {
-        for (const name of ['a', 'b', 'c']) assert.deepEqual(readFileSync(join(root, `copies/${name}.jpg`)), PHOTO, `${name}.jpg is back`);
-        for (const [path, text] of Object.entries(DOCS)) assert.equal(readFileSync(join(root, path), 'utf8'), text, `${path} is as it was`);
-        assert.deepEqual(filesIn(root).sort(), ['README.md', 'copies/a.jpg', 'copies/b.jpg', 'copies/c.jpg', 'notes/birds.md'], 'no temporary files left');
-        const trash = join(xdg, 'Trash');
-        for (const sub of ['files', 'info']) assert.deepEqual(existsSync(join(trash, sub)) ? readdirSync(join(trash, sub)) : [], [], `nothing left in the trash's ${sub}`);
+        assertAllBack(root, xdg);
         const history = await second.c.connection.sendRequest(protocol.DuplicatesHistoryRequest, {});
         assert.equal(history.resolutions.length, 1);
         assert.equal(history.resolutions[0].state, 'failed');
@@ -112,10 +117,7 @@ describe('an undo killed at any step is finished on the next start', () => {
 
       const second = await serve(root, xdg);
       try {
-        for (const name of ['a', 'b', 'c']) assert.deepEqual(readFileSync(join(root, `copies/${name}.jpg`)), PHOTO, `${name}.jpg is back`);
-        for (const [path, text] of Object.entries(DOCS)) assert.equal(readFileSync(join(root, path), 'utf8'), text, `${path} is as it was`);
-        assert.deepEqual(filesIn(root).sort(), ['README.md', 'copies/a.jpg', 'copies/b.jpg', 'copies/c.jpg', 'notes/birds.md']);
-        for (const sub of ['files', 'info']) assert.deepEqual(readdirSync(join(xdg, 'Trash', sub)), [], `nothing left in the trash's ${sub}`);
+        assertAllBack(root, xdg);
         const history = await second.c.connection.sendRequest(protocol.DuplicatesHistoryRequest, {});
         assert.equal(history.resolutions[0].state, 'undone');
         assert.equal(history.resolutions[0].error, null);

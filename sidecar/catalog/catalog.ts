@@ -315,21 +315,23 @@ export class Catalog {
     });
   }
 
+  /** Inserts analyzer rows for one asset (inside the caller's transaction). */
+  private async insertRows(id: number, rows: AnalyzerRows): Promise<void> {
+    for (const [table, tableRows] of Object.entries(rows)) {
+      for (const row of tableRows) {
+        const cols = Object.keys(row);
+        const placeholders = cols.map((_, i) => `$${i + 2}`).join(', ');
+        await this.exec(`INSERT INTO "${table}" (asset_id, ${cols.map((c) => `"${c}"`).join(', ')}) VALUES ($1, ${placeholders})`, [id, ...cols.map((c) => row[c] as DuckDBValue)]);
+      }
+    }
+  }
+
   /** Records a finished image and its analyzer rows atomically: either all of it lands or none. */
   async completeAsset(id: number, facts: ImageFacts, analyzerVersions: Record<string, number>, rows: AnalyzerRows): Promise<void> {
     await this.lock.run(() =>
       this.transaction(async () => {
-        for (const [table, tableRows] of Object.entries(rows)) {
-          await this.exec(`DELETE FROM "${table}" WHERE asset_id = $1`, [id]);
-          for (const row of tableRows) {
-            const cols = Object.keys(row);
-            const placeholders = cols.map((_, i) => `$${i + 2}`).join(', ');
-            await this.exec(
-              `INSERT INTO "${table}" (asset_id, ${cols.map((c) => `"${c}"`).join(', ')}) VALUES ($1, ${placeholders})`,
-              [id, ...cols.map((c) => row[c] as DuckDBValue)],
-            );
-          }
-        }
+        for (const table of Object.keys(rows)) await this.exec(`DELETE FROM "${table}" WHERE asset_id = $1`, [id]);
+        await this.insertRows(id, rows);
         await this.exec(
           `UPDATE assets SET content_hash = $1, format = $2, width = $3, height = $4, taken_at = $5, camera_make = $6,
            camera_model = $7, orientation = $8, gps_lat = $9, gps_lon = $10, thumb = $11, status = 'ok', error_code = NULL,
@@ -356,16 +358,7 @@ export class Catalog {
           if (o.model === undefined) await this.exec(`DELETE FROM "${o.table}" WHERE asset_id = $1`, [id]);
           else await this.exec(`DELETE FROM "${o.table}" WHERE asset_id = $1 AND model = $2`, [id, o.model]);
         }
-        for (const [table, tableRows] of Object.entries(rows)) {
-          for (const row of tableRows) {
-            const cols = Object.keys(row);
-            const placeholders = cols.map((_, i) => `$${i + 2}`).join(', ');
-            await this.exec(
-              `INSERT INTO "${table}" (asset_id, ${cols.map((c) => `"${c}"`).join(', ')}) VALUES ($1, ${placeholders})`,
-              [id, ...cols.map((c) => row[c] as DuckDBValue)],
-            );
-          }
-        }
+        await this.insertRows(id, rows);
         await this.exec('UPDATE assets SET analyzer_versions = $1, thumb = coalesce($2, thumb), indexed_at = current_timestamp WHERE id = $3', [
           JSON.stringify(sortKeys(analyzerVersions)),
           thumb ?? null,
