@@ -92,7 +92,8 @@ export class Catalog {
     const dbPath = join(stateDir, 'catalog.duckdb');
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(dbPath, { threads: '2' });
+      // DuckDB caches up to 80% of RAM by default; a catalog needs far less (it spills to disk if ever short).
+      instance = await DuckDBInstance.create(dbPath, { threads: '2', memory_limit: process.env.LOUPE_DB_MEMORY_LIMIT || '512MB' });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       if (/lock/i.test(msg)) {
