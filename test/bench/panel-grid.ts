@@ -63,11 +63,11 @@ async function measureGrid(spec: GridSpec): Promise<BenchResult> {
     for (;;) {
       const loaded = Number(await page.locator(spec.canvas).getAttribute('data-items'));
       if (loaded >= target) break;
-      await page.evaluate(() => {
-        const s = document.querySelector('.grid-scroller')!;
+      await page.evaluate((sel) => {
+        const s = document.querySelector(sel)!;
         s.scrollTop = s.scrollHeight;
-      });
-      await page.waitForFunction((n) => Number(document.querySelector(spec.canvas)?.getAttribute('data-items')) > n, loaded, { timeout: 30_000 }).catch(async (err: unknown) => {
+      }, spec.scroller);
+      await page.waitForFunction((a) => Number(document.querySelector(a.sel)?.getAttribute('data-items')) > a.n, { sel: spec.canvas, n: loaded }, { timeout: 30_000 }).catch(async (err: unknown) => {
         throw new Error(`paging stopped at ${loaded}: ${(await page.locator('body').innerText()).slice(0, 300)} (${String(err)})`);
       });
     }
