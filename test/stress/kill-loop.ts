@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       if (p) void conn.connection.sendRequest('people/name', { root, personId: p.id, name: `P${round}` }).catch(() => undefined);
     }
     // A resolution or undo takes a few hundred ms: kill inside that window; other work runs longer.
-    const killAfterMs = Math.round(action === 'resolve' ? 20 + rand() * 600 : 100 + rand() * 4000);
+    const killAfterMs = Math.round(action === 'resolve' ? 100 + rand() * 2500 : 100 + rand() * 4000);
     await new Promise((r) => setTimeout(r, killAfterMs));
     sc.child.kill('SIGKILL');
     await sc.exited;
