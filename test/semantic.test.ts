@@ -3,7 +3,7 @@
 // indexer, CLIP rows next to MobileNet's, and the plain-cosine USearch index. Models are generated
 // (test/helpers/clip-models.ts); everything else is real (sharp, onnxruntime, DuckDB, USearch).
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { Catalog } from '../sidecar/catalog/catalog';
@@ -20,7 +20,9 @@ import type { ClipModel } from '../sidecar/semantic/clip-model';
 import { closeEmbeddingIndexes } from '../sidecar/vectors/registry';
 import { COLOUR_MODEL_ID, generateColourClip, generateMobileClipLike, MOBILECLIP_LIKE_ID } from './helpers/clip-models';
 import { COLOUR_FILES, makeColourLibrary, RED_FILES, serveFolder } from './helpers/colour-library';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { gitBlobSha1 } from '../sidecar/models/hub-checksums';
 import { mobileNetAnalyzer } from './helpers/mobilenet';
 import { SHARED_MODELS, tempDir } from './helpers/temp';
 
@@ -129,6 +131,80 @@ describe('unpinned model files (the Immich exports until their sha256 is pinned)
       assert.ok((await byHand.verify(COLOUR_MODEL_ID)).every((v) => v.verified && v.location === 'configured'));
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('unpinned files on a model hub (Hugging Face layout)', () => {
+  /**
+   * A local server laid out like huggingface.co: files under /<owner>/<repo>/resolve/main/ and the
+   * API's file listing (LFS sha256 for the models, git blob ids for the JSON files) under /api.
+   */
+  async function hub(): Promise<{ manifest: ModelManifest; served: string; api: string; server: Awaited<ReturnType<typeof serveFolder>> }> {
+    const root = tempDir('loupe-hub-');
+    const gen = generateColourClip(join(root, 'gen'));
+    const repo = 'immich-app/Test-CLIP';
+    const served = join(root, repo, 'resolve', 'main');
+    const listing = gen.entry.files.map((f) => {
+      const rel = f.path.slice(`clip/${COLOUR_MODEL_ID}/`.length);
+      const bytes = readFileSync(join(root, 'gen', f.path));
+      mkdirSync(dirname(join(served, rel)), { recursive: true });
+      writeFileSync(join(served, rel), bytes);
+      return rel.endsWith('.onnx')
+        ? { type: 'file', path: rel, size: bytes.length, oid: gitBlobSha1(Buffer.from('pointer')), lfs: { oid: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, pointerSize: 134 } }
+        : { type: 'file', path: rel, size: bytes.length, oid: gitBlobSha1(bytes) };
+    });
+    const api = join(root, 'api', 'models', repo, 'tree', 'main');
+    mkdirSync(dirname(api), { recursive: true });
+    writeFileSync(api, JSON.stringify([{ type: 'directory', path: 'visual', size: 0, oid: 'x' }, ...listing]));
+    const server = await serveFolder(root);
+    const manifest = structuredClone(gen.manifest);
+    for (const f of manifest.models[0].files) {
+      f.url = `${server.baseUrl}/${repo}/resolve/main/${f.path.slice(`clip/${COLOUR_MODEL_ID}/`.length)}`;
+      f.sha256 = null;
+      f.size = null;
+      f.approxSize = 1000;
+    }
+    return { manifest, served, api, server };
+  }
+
+  it('are downloaded only when they match the size and checksum the hub publishes', async () => {
+    const h = await hub();
+    try {
+      const cache = tempDir('loupe-hub-cache-');
+      const files = await new ModelResolver({ manifest: h.manifest, modelsDir: null, cacheDir: cache }).resolve(COLOUR_MODEL_ID);
+      assert.equal(Object.keys(files).length, 6);
+      assert.equal(h.server.requests.filter((u) => u.startsWith('/api/')).length, 1, 'one listing request covers every file');
+      const visual = files[`clip/${COLOUR_MODEL_ID}/visual/model.onnx`];
+      assert.deepEqual(readFileSync(visual), readFileSync(join(h.served, 'visual/model.onnx')));
+      assert.match(readFileSync(`${visual}.sha256`, 'utf8'), /^[0-9a-f]{64}\n$/);
+
+      // A swapped model file (same size, other bytes) is refused and not kept.
+      const weights = readFileSync(join(h.served, 'visual/model.onnx'));
+      weights[weights.length - 1] ^= 0xff;
+      writeFileSync(join(h.served, 'visual/model.onnx'), weights);
+      const cache2 = tempDir('loupe-hub-cache-');
+      await assert.rejects(new ModelResolver({ manifest: h.manifest, modelsDir: null, cacheDir: cache2 }).resolveFile(COLOUR_MODEL_ID, `clip/${COLOUR_MODEL_ID}/visual/model.onnx`), /sha256 mismatch/);
+      assert.equal(existsSync(join(cache2, `clip/${COLOUR_MODEL_ID}/visual/model.onnx`)), false);
+
+      // So is a changed JSON file (checked by its git blob id).
+      writeFileSync(join(h.served, 'config.json'), readFileSync(join(h.served, 'config.json'), 'utf8').replace('77', '78'));
+      await assert.rejects(new ModelResolver({ manifest: h.manifest, modelsDir: null, cacheDir: cache2 }).resolveFile(COLOUR_MODEL_ID, `clip/${COLOUR_MODEL_ID}/config.json`), /git blob id mismatch|size/);
+      assert.equal(existsSync(join(cache2, `clip/${COLOUR_MODEL_ID}/config.json`)), false);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  it('are not downloaded at all when the hub publishes no checksum for them', async () => {
+    const h = await hub();
+    try {
+      rmSync(h.api);
+      const cache = tempDir('loupe-hub-cache-');
+      await assert.rejects(new ModelResolver({ manifest: h.manifest, modelsDir: null, cacheDir: cache }).resolve(COLOUR_MODEL_ID), /could not read the published checksums/);
+      assert.deepEqual(h.server.requests.filter((u) => u.includes('/resolve/')), [], 'no file was fetched');
+    } finally {
+      await h.server.close();
     }
   });
 });

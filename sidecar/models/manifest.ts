@@ -6,8 +6,9 @@ export interface ModelFile {
   path: string;
   /**
    * Exact size and sha256. Null only for files this project could not pin yet (the Immich CLIP
-   * exports on Hugging Face; see models/README.md): those are checked against the sha256
-   * recorded when they were downloaded (trust on first download), never against nothing.
+   * exports on Hugging Face; see models/README.md): a download of those is checked against the
+   * checksum the hub publishes for the file (models/hub-checksums), and later copies against
+   * the sha256 recorded then; never against nothing.
    */
   size: number | null;
   sha256: string | null;

@@ -3,6 +3,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { userCacheDir } from '../util/cache-dir';
 import { downloadVerified, type DownloadProgress } from './download';
+import { HubChecksums, checkGitBlob } from './hub-checksums';
 import { effectiveManifest, type ModelEntry, type ModelFile, type ModelManifest } from './manifest';
 
 export type ModelFileLocation = 'configured' | 'cache' | 'missing';
@@ -64,6 +65,7 @@ export class ModelResolver {
   private readonly verifiedCache = new Map<string, string>();
   /** Cache lookups/downloads under way, per cache path: concurrent calls for one file run one at a time. */
   private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly hubChecksums = new HubChecksums();
 
   constructor(options: ResolverOptions = {}) {
     this.manifest = options.manifest ?? effectiveManifest();
@@ -185,14 +187,22 @@ export class ModelResolver {
       throw new ModelError(`model "${modelId}" (${file.path}) has no download address: ${this.howToSupply(entry, file)}`);
     }
     try {
+      // Unpinned file on a model hub: check it against the checksum the hub publishes for it.
+      const published = file.sha256 ? null : await this.hubChecksums.forUrl(file.url, options.signal);
       const sha256 = await downloadVerified({
         url: file.url,
         target: cached,
-        expectedSha256: file.sha256,
-        expectedSize: file.size ?? undefined,
+        expectedSha256: file.sha256 ?? published?.sha256 ?? null,
+        expectedSize: file.size ?? published?.size ?? undefined,
         signal: options.signal,
         onProgress: (p) => options.onProgress?.(file, p),
       });
+      if (published?.gitBlobSha1) {
+        await checkGitBlob(cached, published.gitBlobSha1).catch(async (err) => {
+          await fsp.rm(cached, { force: true });
+          throw err;
+        });
+      }
       // Unpinned file: remember what arrived, so a damaged copy is noticed later.
       if (!file.sha256) await fsp.writeFile(`${cached}.sha256`, `${sha256}\n`);
     } catch (err) {
