@@ -1,3 +1,4 @@
+import { dominantColours } from '../sidecar/tags/colours';
 import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -132,6 +133,19 @@ describe('tags on real photos', () => {
     assert.ok(green.includes('polemonium_reptans.jpg') && !green.includes('cyclamen_persicum.jpg'), green.join(', '));
     const reason = (await engine.search('green')).items[0].reasons[0];
     assert.match(reason.text, /^tag: green 0\.\d\d$/);
+  });
+
+  it('counts colour shares on an even sample of the whole image, any size', async () => {
+    // Left third red, the rest blue, 600x90; and a 1x1 and a 1-pixel-high strip.
+    const w = 600;
+    const h = 90;
+    const rgb = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgb.set(x < w / 3 ? [220, 20, 20] : [20, 40, 220], (y * w + x) * 3);
+    const shares = await dominantColours({ rgb, rgbWidth: w, rgbHeight: h });
+    assert.deepEqual(shares.map((c) => c.colour), ['blue', 'red']);
+    assert.ok(Math.abs(shares[1].share - 1 / 3) < 0.03, JSON.stringify(shares));
+    assert.deepEqual(await dominantColours({ rgb: Buffer.from([30, 200, 40]), rgbWidth: 1, rgbHeight: 1 }), [{ colour: 'green', share: 1 }]);
+    assert.equal((await dominantColours({ rgb: rgb.subarray(0, w * 3), rgbWidth: w, rgbHeight: 1 })).length, 2);
   });
 
   it('keeps up with the catalog: a newly indexed photo is found by its tags', async () => {

@@ -43,17 +43,18 @@ export interface IndexSummary {
 /** The key under which a non-default thumbnail size is kept with the analyzer versions. */
 const THUMBNAIL_VERSION = 'thumbnail-size';
 
-/** Runs analyzers on one decoded image, adding their rows to `rows` (several may write one table: they add up). */
+/**
+ * Runs analyzers on one decoded image, adding their rows to `rows` in analyzer order (several may
+ * write one table: they add up). They run at once: each model has its own worker thread, so one
+ * image's objects, concepts, faces and text use the cores together instead of in turn.
+ */
 async function runAnalyzers(analyzers: readonly Analyzer[], image: DecodedImage, rows: AnalyzerRows, signal?: AbortSignal): Promise<void> {
-  for (const analyzer of analyzers) {
-    try {
-      for (const [table, tableRows] of Object.entries(await analyzer.analyze(image, signal ?? new AbortController().signal))) {
-        rows[table] = [...(rows[table] ?? []), ...tableRows];
-      }
-    } catch (err) {
-      throw new FileError('analyzer_failed', `${analyzer.name} failed: ${errorMessage(err)}`);
-    }
-  }
+  const sig = signal ?? new AbortController().signal;
+  const results = await Promise.allSettled(analyzers.map((analyzer) => analyzer.analyze(image, sig)));
+  results.forEach((result, i) => {
+    if (result.status === 'rejected') throw new FileError('analyzer_failed', `${analyzers[i].name} failed: ${errorMessage(result.reason)}`);
+    for (const [table, tableRows] of Object.entries(result.value)) rows[table] = [...(rows[table] ?? []), ...tableRows];
+  });
 }
 
 export function defaultConcurrency(): number {

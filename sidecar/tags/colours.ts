@@ -1,10 +1,8 @@
 /**
- * Dominant colours of an image: every pixel of a small copy of the working image gets one of a
+ * Dominant colours of an image: every pixel of a small sample of the working image gets one of a
  * few everyday colour names (by hue, saturation and brightness), and each name's share of the
  * pixels is its score. Coarse on purpose: it answers "red", "blue", `color:green`, not paint chips.
  */
-import sharp from 'sharp';
-
 export const COLOUR_NAMES = ['red', 'orange', 'yellow', 'green', 'blue', 'purple', 'pink', 'brown', 'black', 'white', 'grey'] as const;
 export type ColourName = (typeof COLOUR_NAMES)[number];
 
@@ -63,11 +61,32 @@ export function colourShares(rgb: Uint8Array): ColourShare[] {
     .sort((a, b) => b.share - a.share || a.colour.localeCompare(b.colour));
 }
 
+/**
+ * Pixels sampled on an even grid of at most SAMPLE x SAMPLE cells, each the mean of the 2x2 block
+ * at the cell's centre: enough for shares of a few percent, without resizing the whole image.
+ */
+export function samplePixels(rgb: Uint8Array, width: number, height: number, grid = SAMPLE): Uint8Array {
+  const cols = Math.max(1, Math.min(grid, width));
+  const rows = Math.max(1, Math.min(grid, height));
+  const out = new Uint8Array(cols * rows * 3);
+  let o = 0;
+  for (let r = 0; r < rows; r++) {
+    const y0 = Math.min(height - 1, Math.floor(((r + 0.5) * height) / rows));
+    const y1 = Math.min(height - 1, y0 + 1);
+    for (let c = 0; c < cols; c++) {
+      const x0 = Math.min(width - 1, Math.floor(((c + 0.5) * width) / cols));
+      const x1 = Math.min(width - 1, x0 + 1);
+      const a = (y0 * width + x0) * 3;
+      const b = (y0 * width + x1) * 3;
+      const d = (y1 * width + x0) * 3;
+      const e = (y1 * width + x1) * 3;
+      for (let k = 0; k < 3; k++) out[o++] = (rgb[a + k] + rgb[b + k] + rgb[d + k] + rgb[e + k] + 2) >> 2;
+    }
+  }
+  return out;
+}
+
 /** Colour shares of a decoded working image (packed RGB, width x height). */
 export async function dominantColours(image: { rgb: Buffer; rgbWidth: number; rgbHeight: number }): Promise<ColourShare[]> {
-  const small = await sharp(image.rgb, { raw: { width: image.rgbWidth, height: image.rgbHeight, channels: 3 } })
-    .resize(SAMPLE, SAMPLE, { fit: 'inside', kernel: 'linear' })
-    .raw()
-    .toBuffer();
-  return colourShares(small);
+  return colourShares(samplePixels(image.rgb, image.rgbWidth, image.rgbHeight));
 }

@@ -117,7 +117,7 @@ export class Yolox {
   private readonly session: LazySession;
 
   constructor(modelPath: string, intraOpThreads = defaultIntraOpThreads()) {
-    this.session = new LazySession(modelPath, intraOpThreads, 'tags', async (session) => {
+    this.session = new LazySession(modelPath, intraOpThreads, 'objects', async (session) => {
       const out = await this.run(session, new Float32Array(3 * INPUT * INPUT).fill(PAD));
       if (out.length !== 3549 * (5 + CLASSES)) throw new YoloxError(`unexpected output size ${out.length} (expected 3549 x 85)`);
     });
