@@ -50,6 +50,14 @@ test('Loupe in VS Code: index, search from the palette, insert a link, hover it,
     );
     await screenshot(page, 'indexed-status-bar', shots);
 
+    // Loupe's state folder (.loupe: catalog, thumbnails) stays out of the Explorer.
+    await runCommand(page, 'View: Show Explorer');
+    const explorerRows = page.locator('.explorer-folders-view .monaco-list-row');
+    await explorerRows.filter({ hasText: 'photos' }).first().waitFor({ timeout: 20_000 });
+    assert.ok(existsSync(join(ws, '.loupe')), 'the state folder exists on disk');
+    const names = await explorerRows.evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText.trim()));
+    assert.ok(!names.includes('.loupe'), `the Explorer hides .loupe: ${names.join(', ')}`);
+
     // 2. Open the note and put the cursor at its end.
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').fill('notes.md');
