@@ -1,5 +1,6 @@
-import { dominantColours } from '../sidecar/tags/colours';
 import assert from 'node:assert/strict';
+import { dominantColours } from '../sidecar/tags/colours';
+import { readTagRows } from '../sidecar/tags/tag-store';
 import { copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -183,5 +184,25 @@ describe('MobileNetV2 self-check', () => {
     const bad = await selfCheck(wrong);
     assert.equal(bad.ok, false);
     assert.match(bad.problems[0], /expected class \d+ \(\w[\w ]*\)/);
+  });
+});
+
+describe('tag rows of a big catalog', () => {
+  it('are read in slices of assets, every asset whole', async () => {
+    // 45,000 assets with 20 labels each (three slices), two with an object, one with colours.
+    const catalog = await Catalog.open(tempDir('loupe-tag-slices-'));
+    try {
+      await catalog.rawQuery(`INSERT INTO image_labels SELECT 1 + i // 20, i % 20, 0.01 * (i % 20) FROM range(900000) t(i)`);
+      await catalog.rawQuery(`INSERT INTO image_objects VALUES (20000, 'yolox-nano', 14, 0.9, 0, 0, 1, 1), (20001, 'yolox-nano', 0, 0.8, 0, 0, 1, 1)`);
+      await catalog.rawQuery(`INSERT INTO image_colours VALUES (45000, 'red', 0.5)`);
+      const rows = await readTagRows(catalog);
+      assert.equal(rows.size, 45_000);
+      assert.ok([...rows.values()].every((r) => r.labels.length === 20));
+      assert.deepEqual(rows.get(20000)!.objects, [{ classIndex: 14, score: 0.9 }]);
+      assert.deepEqual(rows.get(20001)!.objects, [{ classIndex: 0, score: 0.8 }]);
+      assert.deepEqual(rows.get(45000)!.colours, [{ colour: 'red', share: 0.5 }]);
+    } finally {
+      catalog.close();
+    }
   });
 });

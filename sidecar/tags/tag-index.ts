@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/catalog';
 import type { SignalContext } from '../search/types';
 import { Mutex } from '../util/mutex';
 import { COLOUR_NAMES } from './colours';
-import { readTagRows } from './tag-store';
+import { everyAssetInSlices, readTagRows } from './tag-store';
 import type { TagRows } from './image-tags';
 import type { ConceptGroup, TagVocabulary } from './vocabulary';
 
@@ -126,13 +126,17 @@ export class TagIndex {
    * row object per label would cost seconds at 100,000 images).
    */
   private async loadAll(): Promise<void> {
+    for (const where of await everyAssetInSlices(this.catalog)) await this.loadSlice(where);
+  }
+
+  private async loadSlice(where: string): Promise<void> {
     const json = async <T>(sql: string): Promise<T[]> => {
       const r = await this.catalog.read(`SELECT CAST(to_json(list(x)) AS VARCHAR) AS j FROM (${sql})`);
       return typeof r[0]?.j === 'string' ? (JSON.parse(r[0].j) as T[]) : [];
     };
     const labels = await json<{ i: number; c: number[]; s: number[] }>(
       // Unordered lists: ordering inside DuckDB's list() costs more than the whole rest of the load.
-      `SELECT {'i': asset_id, 'c': list(class_index), 's': list(score)} AS x FROM image_labels GROUP BY asset_id`,
+      `SELECT {'i': asset_id, 'c': list(class_index), 's': list(score)} AS x FROM image_labels ${where} GROUP BY asset_id`,
     );
     for (const { i: id, c: rawClasses, s: rawScores } of labels) {
       let classes = rawClasses;
@@ -152,11 +156,11 @@ export class TagIndex {
       }
     }
     const objects = await json<{ i: number; c: number[]; s: number[] }>(
-      `SELECT {'i': asset_id, 'c': list(class_index), 's': list(score)} AS x FROM image_objects GROUP BY asset_id`,
+      `SELECT {'i': asset_id, 'c': list(class_index), 's': list(score)} AS x FROM image_objects ${where} GROUP BY asset_id`,
     );
     for (const { i: id, c, s } of objects) this.objects[this.slotFor(id)] = { classes: Uint8Array.from(c), scores: Float32Array.from(s) };
     const colours = await json<{ i: number; c: string[]; s: number[] }>(
-      `SELECT {'i': asset_id, 'c': list(colour), 's': list(share)} AS x FROM image_colours GROUP BY asset_id`,
+      `SELECT {'i': asset_id, 'c': list(colour), 's': list(share)} AS x FROM image_colours ${where} GROUP BY asset_id`,
     );
     for (const { i: id, c, s } of colours) {
       const slot = this.slotFor(id);

@@ -7,7 +7,26 @@ import type { TagRows } from './image-tags';
 
 const n = (v: unknown): number => Number(v);
 
+/** Asset ids per slice when every asset's tags are read. */
+const ALL_SLICE = 20_000;
+
+/**
+ * WHERE clauses that together cover every asset with tag rows, ALL_SLICE asset ids each: reading
+ * a big catalog (2 million label rows at 100,000 images) in one piece would not fit in the
+ * database's memory limit.
+ */
+export async function everyAssetInSlices(catalog: Catalog): Promise<string[]> {
+  const [range] = await catalog.read(
+    `SELECT min(lo) AS lo, max(hi) AS hi FROM (SELECT min(asset_id) AS lo, max(asset_id) AS hi FROM image_labels UNION ALL SELECT min(asset_id), max(asset_id) FROM image_objects UNION ALL SELECT min(asset_id), max(asset_id) FROM image_colours)`,
+  );
+  if (range?.lo === null || range?.lo === undefined) return [];
+  const out: string[] = [];
+  for (let lo = n(range.lo); lo <= n(range.hi); lo += ALL_SLICE) out.push(`WHERE asset_id >= ${lo} AND asset_id < ${lo + ALL_SLICE}`);
+  return out;
+}
+
 /** The stored labels, objects and colours of the given assets (all assets when `ids` is omitted). */
+
 export async function readTagRows(catalog: Catalog, ids?: readonly number[]): Promise<Map<number, TagRows>> {
   const out = new Map<number, TagRows>();
   const rowsOf = (id: number): TagRows => {
@@ -17,9 +36,13 @@ export async function readTagRows(catalog: Catalog, ids?: readonly number[]): Pr
   };
   const safe = ids ? [...new Set(ids)].filter((id) => Number.isSafeInteger(id)) : null;
   if (safe && safe.length === 0) return out;
-  const chunks = safe ? Array.from({ length: Math.ceil(safe.length / 1000) }, (_, i) => safe.slice(i * 1000, i * 1000 + 1000)) : [null];
-  for (const chunk of chunks) {
-    const where = chunk ? `WHERE asset_id IN (${chunk.join(', ')})` : '';
+  const wheres: string[] = [];
+  if (safe) {
+    for (let i = 0; i < safe.length; i += 1000) wheres.push(`WHERE asset_id IN (${safe.slice(i, i + 1000).join(', ')})`);
+  } else {
+    wheres.push(...(await everyAssetInSlices(catalog)));
+  }
+  for (const where of wheres) {
     // One JSON string per table instead of a row object per label: ~20 rows per image add up.
     const json = async (sql: string): Promise<unknown[][]> => {
       const r = await catalog.read(`SELECT CAST(to_json(list(x)) AS VARCHAR) AS j FROM (${sql})`);
