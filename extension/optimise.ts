@@ -46,13 +46,16 @@ export async function optimiseImage(loupe: Loupe, uri: vscode.Uri | undefined): 
   const saved = preview.originalBytes - preview.bytes;
   const summary = `${basename(asset.relPath)}: ${formatBytes(preview.originalBytes)} → ${formatBytes(preview.bytes)} (${saved >= 0 ? '−' : '+'}${Math.abs(Math.round((saved / Math.max(1, preview.originalBytes)) * 100))}%), ${asset.width}×${asset.height} → ${preview.width}×${preview.height} ${preview.format.toUpperCase()}`;
   // Before and after side by side, in VS Code's own image viewer.
-  await vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(asset.absPath), vscode.Uri.file(preview.preview), `${basename(asset.relPath)} ↔ optimised (preview)`, { preview: true });
+  const compareTitle = `${basename(asset.relPath)} ↔ optimised (preview)`;
+  await vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(asset.absPath), vscode.Uri.file(preview.preview), compareTitle, { preview: true });
   const choice = await vscode.window.showInformationMessage(
     summary,
     { modal: true, detail: `${preview.warnings.length ? `${preview.warnings.join(' ')}\n` : ''}Save a copy beside the original, or replace it (the original goes to the trash and links in documents follow; Undo restores both).` },
     'Save Beside',
     'Replace Original',
   );
+  // The comparison has served its purpose; left open it would show a trashed original as blank.
+  await closeTabsLabelled(compareTitle);
   if (!choice) return;
   const token = `loupe-optimise-${Date.now()}`;
   const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Loupe: optimising', cancellable: true }, async (progress, cancel) => {
@@ -78,4 +81,9 @@ export async function optimiseImage(loupe: Loupe, uri: vscode.Uri | undefined): 
     const r = await loupe.request(TransformUndoRequest, { root: asset.root, id: result.id });
     void vscode.window.showInformationMessage(r.error ? `Undo finished with problems: ${r.error}` : 'Undone: everything is as it was.');
   }
+}
+
+async function closeTabsLabelled(label: string): Promise<void> {
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.label === label);
+  if (tabs.length) await vscode.window.tabGroups.close(tabs);
 }

@@ -136,6 +136,7 @@ test('Enable Semantic Search downloads the model with consent, then "red" finds 
     await preset.click();
     await page.locator('.monaco-dialog-box', { hasText: /falcon\.jpg: .* → .*WEBP/ }).waitFor({ timeout: 60_000 });
     await screenshot(page, 'optimise-preview', shots);
+    assert.ok(await page.locator('.tab', { hasText: 'optimised (preview)' }).count() > 0, 'the before/after comparison is open while deciding');
     await clickDialogButton(page, 'Replace Original');
     const webp = join(ws, 'photos', 'falcon.webp');
     const done = page.locator('.notification-toast', { hasText: /Replaced with photos\/falcon\.webp/ }).first();
@@ -145,6 +146,7 @@ test('Enable Semantic Search downloads the model with consent, then "red" finds 
     assert.equal(existsSync(join(ws, 'photos', 'falcon.jpg')), false, 'the original went to the trash');
     assert.equal(readdirSync(join(xdg, 'Trash', 'files')).length, 1);
     assert.equal(readFileSync(join(ws, 'notes.md'), 'utf8'), '# Birds\n\n![falcon](photos/falcon.webp)\n');
+    assert.equal(await page.locator('.tab', { hasText: 'optimised (preview)' }).count(), 0, 'the comparison closed once decided');
     await screenshot(page, 'optimise-replaced', shots);
 
     // 4. Undo from the notification: photo, link and trash as they were.

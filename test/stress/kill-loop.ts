@@ -68,14 +68,23 @@ async function main(): Promise<void> {
     const status = (await conn.connection.sendRequest('index/status', {})) as IndexStatusResult;
     const pendingBefore = status.roots[0].pending;
     const action = (process.env.LOUPE_STRESS_ACTIONS ?? 'index,resolve,name,index').split(',')[Math.floor(rand() * (process.env.LOUPE_STRESS_ACTIONS ?? 'index,resolve,name,index').split(',').length)];
+    let did = '';
     if (action === 'resolve') {
+      // A resolution waits for the start-up index run; let that finish so the kill lands inside the resolution.
+      await waitFor('the start-up index run', async () => {
+        const s = (await conn.connection.sendRequest('index/status', {})) as IndexStatusResult;
+        return s.roots[0].state === 'idle';
+      }, 120_000);
       const dups = (await conn.connection.sendRequest('duplicates/list', {})) as DuplicatesListResult;
       const g = dups.groups.find((x) => x.category === 'exact');
-      if (g) void conn.connection.sendRequest('duplicates/resolve', { root, groupKey: g.key, keep: [g.keeperId] }).catch(() => undefined);
-      else {
+      if (g) {
+        did = ` (resolving a group of ${g.members.length})`;
+        void conn.connection.sendRequest('duplicates/resolve', { root, groupKey: g.key, keep: [g.keeperId] }).catch(() => undefined);
+      } else {
         // Nothing left to resolve: undo the last resolution (also killed half-way at times).
         const history = (await conn.connection.sendRequest('duplicates/history', {})) as { resolutions: Array<{ id: number; state: string }> };
         const last = history.resolutions.find((r) => r.state === 'applied');
+        did = last ? ` (undoing resolution ${last.id})` : ` (nothing to resolve or undo: ${dups.groups.length} groups, history ${history.resolutions.map((r) => r.state).join(',') || 'empty'})`;
         if (last) void conn.connection.sendRequest('duplicates/undo', { root, id: last.id }).catch(() => undefined);
       }
     } else if (action === 'name') {
@@ -92,7 +101,7 @@ async function main(): Promise<void> {
     okAtLastKill = (await readCatalog(root)).assets;
     rounds.push({ round, action, killAfterMs, restartReadyMs });
     void pendingBefore;
-    process.stderr.write(`round ${round}: ${action}, killed after ${killAfterMs} ms\n`);
+    process.stderr.write(`round ${round}: ${action}${did}, killed after ${killAfterMs} ms\n`);
   }
 
   // The last start: everything must settle and be consistent.
