@@ -72,8 +72,6 @@ export async function checkGitBlob(path: string, expected: string): Promise<void
 export class HubChecksums {
   private readonly listings = new Map<string, Promise<Map<string, PublishedChecksum>>>();
 
-  constructor(private readonly fetchImpl: typeof fetch = fetch) {}
-
   /** The published checksum of a hub file address; null when the address is not a hub file address. */
   async forUrl(url: string, signal?: AbortSignal): Promise<PublishedChecksum | null> {
     const ref = hubFileRef(url);
@@ -99,7 +97,7 @@ export class HubChecksums {
     const api = `${ref.origin}/api/models/${ref.repo}/tree/${encodeURIComponent(ref.revision)}?recursive=true`;
     let body: unknown;
     try {
-      const res = await this.fetchImpl(api, { signal, headers: { accept: 'application/json' } });
+      const res = await fetch(api, { signal, headers: { accept: 'application/json' } });
       if (!res.ok) throw new HubChecksumError(`HTTP ${res.status}`);
       body = await res.json();
     } catch (err) {

@@ -127,7 +127,6 @@ export async function tagCost(files: string[], rounds = 3): Promise<TagCost> {
   const alone = new Map<string, number[]>(TAG_ANALYZERS.map((n) => [n, []]));
   const sequential: number[] = [];
   const concurrent: number[] = [];
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
   let warm = false;
   for (const file of files) {
     let image;
@@ -154,11 +153,12 @@ export async function tagCost(files: string[], rounds = 3): Promise<TagCost> {
     }
     let sum = 0;
     for (const [name, v] of each) {
-      alone.get(name)!.push(median(v));
-      sum += median(v);
+      const m = stats(v).median;
+      alone.get(name)!.push(m);
+      sum += m;
     }
     sequential.push(sum);
-    concurrent.push(median(together));
+    concurrent.push(stats(together).median);
   }
   return {
     images: sequential.length,
