@@ -37,7 +37,8 @@ export async function optimiseImage(loupe: Loupe, uri: vscode.Uri | undefined): 
   }
   const preset = await vscode.window.showQuickPick(
     OPTIMISE_PRESETS.map((p) => ({ ...p, description: '' })),
-    { title: `Optimise ${basename(asset.relPath)} (${formatBytes(asset.size)}${asset.width ? `, ${asset.width}×${asset.height}` : ''})` },
+    // ignoreFocusOut: an image preview that finishes loading takes focus, which would otherwise dismiss the pick.
+    { title: `Optimise ${basename(asset.relPath)} (${formatBytes(asset.size)}${asset.width ? `, ${asset.width}×${asset.height}` : ''})`, ignoreFocusOut: true },
   );
   if (!preset) return;
   const preview = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Loupe: making a preview…' }, () =>
