@@ -17,8 +17,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
 import { Catalog } from '../../sidecar/catalog/catalog';
 import { decodeImage, DEFAULT_LIMITS } from '../../sidecar/decode/decode';
@@ -30,122 +28,15 @@ import { ClipModel } from '../../sidecar/semantic/clip-model';
 import { resolveClipModel } from '../../sidecar/semantic/load';
 import { clipPreprocess } from '../../sidecar/semantic/preprocess';
 import { clipIndexFor, SemanticSearch } from '../../sidecar/semantic/semantic-search';
-import { newHnswIndex, type Quantization } from '../../sidecar/vectors/embedding-index';
+import type { Quantization } from '../../sidecar/vectors/embedding-index';
 import { closeEmbeddingIndexes } from '../../sidecar/vectors/registry';
 import { generateVitB32Like, VIT_B32_LIKE_ID, type GeneratedClip } from '../helpers/clip-models';
 import { benchTmpDir, envInt, log, machineInfo, markerMatches, removeScratch, round, writeMarker, writeResult, type Benchmark, type BenchResult } from './common';
 import { seedSyntheticCatalog } from './search-engine';
+import { measureVectorRecall, percentile, rssMB, type RecallRow } from './vector-recall';
 
 const NAME = 'clip';
 const DIM = 512;
-
-function percentile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return round(s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))], 2);
-}
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Resident memory after a full GC (so garbage from earlier steps does not count). */
-function rssMB(): number {
-  gc();
-  return round(process.memoryUsage().rss / 1e6, 0);
-}
-
-/** Deterministic clustered unit vectors: `n` draws around `centres` random directions. */
-function clusteredVectors(n: number, seed: number, centres = 256, spread = 0.6): Float32Array {
-  let s = seed >>> 0 || 1;
-  const rand = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-  const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
-  let c = 0x9e3779b9;
-  const crand = () => {
-    c ^= c << 13;
-    c ^= c >>> 17;
-    c ^= c << 5;
-    return (c >>> 0) / 4294967296;
-  };
-  const cg = () => Math.sqrt(-2 * Math.log(crand() + 1e-12)) * Math.cos(2 * Math.PI * crand());
-  const centre = new Float32Array(centres * DIM);
-  for (let i = 0; i < centre.length; i++) centre[i] = cg();
-  const out = new Float32Array(n * DIM);
-  for (let i = 0; i < n; i++) {
-    const k = Math.floor(rand() * centres);
-    let norm = 0;
-    for (let d = 0; d < DIM; d++) {
-      const v = centre[k * DIM + d] / Math.sqrt(DIM) + (spread * gauss()) / Math.sqrt(DIM);
-      out[i * DIM + d] = v;
-      norm += v * v;
-    }
-    const inv = 1 / Math.sqrt(norm);
-    for (let d = 0; d < DIM; d++) out[i * DIM + d] *= inv;
-  }
-  return out;
-}
-
-function exactTop(vectors: Float32Array, n: number, q: Float32Array, k: number): number[] {
-  const scores = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const o = i * DIM;
-    for (let d = 0; d < DIM; d++) s += vectors[o + d] * q[d];
-    scores[i] = s;
-  }
-  return Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]).slice(0, k);
-}
-
-interface RecallRow {
-  /** Top 10 of a k=10 search (HNSW expansion 64). */
-  recallAt10: number;
-  /** Top 10 of a k=1000 search, which is what a text query asks for (CANDIDATES). */
-  recallAt10Of1000: number;
-  buildSeconds: number;
-  searchMsP50: number;
-  search1000MsP50: number;
-  memoryMB: number;
-}
-
-async function recall(vectors: Float32Array, n: number, queries: Float32Array, nq: number): Promise<Record<Quantization, RecallRow>> {
-  const truth = Array.from({ length: nq }, (_, i) => new Set(exactTop(vectors, n, queries.subarray(i * DIM, (i + 1) * DIM), 10)));
-  const out = {} as Record<Quantization, RecallRow>;
-  for (const q of ['f32', 'f16', 'i8'] as Quantization[]) {
-    const before = rssMB();
-    const t0 = performance.now();
-    const index = newHnswIndex(DIM, q);
-    index.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), vectors.subarray(0, n * DIM), 0);
-    const buildSeconds = round((performance.now() - t0) / 1000, 1);
-    let hits = 0;
-    let hits1000 = 0;
-    const times: number[] = [];
-    const times1000: number[] = [];
-    for (let i = 0; i < nq; i++) {
-      const query = queries.subarray(i * DIM, (i + 1) * DIM);
-      let t = performance.now();
-      const m = index.search(query, 10, 1);
-      times.push(performance.now() - t);
-      for (const key of m.keys) if (truth[i].has(Number(key))) hits++;
-      t = performance.now();
-      const wide = index.search(query, 1000, 1);
-      times1000.push(performance.now() - t);
-      for (const key of wide.keys.slice(0, 10)) if (truth[i].has(Number(key))) hits1000++;
-    }
-    out[q] = {
-      recallAt10: round(hits / (nq * 10), 4),
-      recallAt10Of1000: round(hits1000 / (nq * 10), 4),
-      buildSeconds,
-      searchMsP50: percentile(times, 0.5),
-      search1000MsP50: percentile(times1000, 0.5),
-      memoryMB: rssMB() - before,
-    };
-    log(`recall@10 ${q} at ${n}: ${out[q].recallAt10}, of a 1000-wide search ${out[q].recallAt10Of1000} (build ${buildSeconds} s)`);
-  }
-  return out;
-}
 
 async function photos(count: number): Promise<string[]> {
   const dir = join(__dirname, '..', '..', '..', 'shared', 'data');
@@ -266,9 +157,8 @@ export const benchmark: Benchmark = {
     process.env.LOUPE_CLIP_MODEL = VIT_B32_LIKE_ID;
     const resolver = new ModelResolver({ manifest: gen.manifest, modelsDir: gen.modelsDir, cacheDir: join(gen.modelsDir, 'cache') });
     for (const n of sizes) {
-      const vectors = clusteredVectors(n, 7 + n);
-      const queries = clusteredVectors(nQueries, 99 + n);
-      recallBySize[n] = await recall(vectors, n, queries, Math.min(nQueries, 100));
+      const measured = await measureVectorRecall(DIM, n, Math.min(nQueries, 100));
+      recallBySize[n] = { ...measured.hnsw, exact: measured.exact, speedupVsJsScan: measured.speedupVsJsScan };
 
       const root = join(benchTmpDir(), `clip-catalog-${n}`);
       if (existsSync(root)) removeScratch(root);

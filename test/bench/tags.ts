@@ -27,6 +27,7 @@ import { similarImages } from '../../sidecar/vectors/similar';
 import { closeEmbeddingIndexes } from '../../sidecar/vectors/registry';
 import { benchTmpDir, log, machineInfo, removeScratch, round, stats, type Benchmark, type BenchResult } from './common';
 import { SHARED_DATA } from './fixtures';
+import { measureVectorRecall } from './vector-recall';
 
 const NAME = 'tags';
 
@@ -367,6 +368,10 @@ export const benchmark: Benchmark = {
     log(`tag search latency on ${latencyImages} seeded images`);
     const latency = await searchLatency(join(scratch, 'latency'), latencyImages);
 
+    const vectorCount = Number(process.env.LOUPE_BENCH_TAG_VECTORS ?? 100_000);
+    log(`more like this at scale: USearch vs brute force over ${vectorCount} 1280-d vectors`);
+    const vectorSearch = await measureVectorRecall(1280, vectorCount, 100, ['f32', 'f16']);
+
     log('tagging cost per image: nature photos, UKBench photos, 40 openclipart drawings');
     const ukbench = join(SHARED_DATA, 'near-duplicates/imagededup/base_images');
     const cost = await tagCost([
@@ -378,22 +383,24 @@ export const benchmark: Benchmark = {
     const headline =
       `openclipart ${clipScores.sum.queries} keyword queries: success@10 ${clipScores.sum.success.at10}, MRR ${clipScores.sum.mrr} (max: ${clipScores.max.success.at10} / ${clipScores.max.mrr}); ` +
       `nature ${natureScores.sum.queries} queries: success@5 ${natureScores.sum.success.at5}, MRR ${natureScores.sum.mrr}; ` +
-      `objects+concepts+feature+colours median ${cost.concurrentMs.median} ms/image as the indexer runs them (${cost.sequentialMs.median} ms one after another); similar: copies in top 5 of original ${similar.inTop5}/${similar.copies}, in top max(5, copies) ${similar.inTopK}/${similar.copies}, original in top 5 of copy ${similar.originalInTop5OfCopy}/${similar.copies}`;
+      `objects+concepts+feature+colours median ${cost.concurrentMs.median} ms/image as the indexer runs them (${cost.sequentialMs.median} ms one after another); similar: copies in top 5 of original ${similar.inTop5}/${similar.copies}, in top max(5, copies) ${similar.inTopK}/${similar.copies}, original in top 5 of copy ${similar.originalInTop5OfCopy}/${similar.copies}; ` +
+      `at ${vectorCount} vectors USearch f16 recall@10 ${vectorSearch.hnsw.f16?.recallAt10}, ${vectorSearch.speedupVsJsScan.f16}× faster than a JS scan (${vectorSearch.speedupVsSimdScan.f16}× a SIMD scan)`;
     return {
       name: NAME,
       description: 'Concept-tag search quality (openclipart keywords, nature photos), tagging cost per image, and more-like-this on UKBench copies',
       startedAt,
       finishedAt: new Date().toISOString(),
       fullSize: true,
-      params: { costRounds: 3, intraOpThreads: Number(process.env.LOUPE_INTRA_OP_THREADS ?? 1), latencyImages: Number(process.env.LOUPE_BENCH_TAG_IMAGES ?? 100_000) },
+      params: { costRounds: 3, intraOpThreads: Number(process.env.LOUPE_INTRA_OP_THREADS ?? 1), latencyImages: Number(process.env.LOUPE_BENCH_TAG_IMAGES ?? 100_000), vectors: vectorCount },
       machine: machineInfo(),
       notes: [
         'success@k: a relevant image is in the top k; recall@k: relevant images in the top k / min(k, relevant); MRR over queries the vocabulary knows',
         'files are renamed img-N so the file-name signal cannot help; clip-art SVGs are far from the photos the classifiers were trained on',
+        'vectorSearch: synthetic clustered 1280-d unit vectors (the shape of the MobileNetV2 feature), HNSW with the product settings (f16 is what "more like this" uses) vs exact top-10 by a JavaScript scan and by USearch\'s SIMD exact search; 100 held-out queries, one thread each',
         'cost is per image on the decoded working image (decode excluded), one image at a time: each analyzer alone (sequentialMs sums them) and all three started together as the indexer runs them (concurrentMs; objects and concepts have separate worker threads)',
       ],
       headline,
-      results: { openclipart: clipScores, nature: natureScores, cost, similar, searchLatencyMs: { images: latencyImages, byQuery: latency } },
+      results: { openclipart: clipScores, nature: natureScores, cost, similar, vectorSearch, searchLatencyMs: { images: latencyImages, byQuery: latency } },
     };
   },
 };
