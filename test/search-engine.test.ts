@@ -481,6 +481,37 @@ describe('search engine: signals and providers', () => {
     assert.deepEqual(order(await engine.search('sunset')), ['a', 'b', 'd']);
   });
 
+  it('a slow signal holds up only its own search, and each search gets its own answer', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: SearchSignal = {
+      name: 'slow',
+      kind: 'tag',
+      rank: async (query) => {
+        if (!query.terms.includes('slow')) return null;
+        await gate; // a tag catch-up queued behind an index run's writes
+        return { ids: [ids.e], scores: [1] };
+      },
+    };
+    engine.registerSignal(slow);
+    try {
+      const pending = engine.search('sunset slow');
+      let settled = false;
+      void pending.then(() => (settled = true));
+      // Meanwhile other searches are answered (they reuse the file-name signal's buffers).
+      assert.deepEqual(order(await engine.search('IMG')), ['c', 'e']);
+      assert.deepEqual(order(await engine.search('sea')), ['d']);
+      assert.equal(settled, false, 'the slow search is still waiting');
+      release();
+      const r = await pending;
+      // "sunset" in the names of a, b, d; "slow" names nothing; the slow signal adds e.
+      assert.deepEqual(new Set(order(r)), new Set(['a', 'b', 'd', 'e']));
+      assert.deepEqual(r.items.find((h) => h.id === ids.e)?.reasons, [{ kind: 'tag', text: 'slow' }]);
+    } finally {
+      engine.unregisterSignal('slow');
+    }
+  });
+
   it('has:text, has:faces, person: and tag: warn until a provider answers them', async () => {
     const expectations: Array<[string, RegExp]> = [
       ['has:text', /has:text was ignored: OCR is not indexed yet/],

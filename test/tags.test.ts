@@ -10,7 +10,8 @@ import { pdqAnalyzer } from '../sidecar/analyzers/pdq-analyzer';
 import { SearchEngine } from '../sidecar/search/search';
 import { enableTags, tagsOfAsset } from '../sidecar/tags/tags';
 import { singular, tagVocabulary } from '../sidecar/tags/vocabulary';
-import { countedName } from '../sidecar/tags/image-tags';
+import { countedName, MIN_SEARCH_SCORE } from '../sidecar/tags/image-tags';
+import { TagIndex } from '../sidecar/tags/tag-index';
 import { mobileNet, mobileNetAnalyzer, testResolver } from './helpers/mobilenet';
 import { colourAnalyzer } from '../sidecar/analyzers/colour-analyzer';
 import { loadObjectAnalyzer } from '../sidecar/analyzers/objects/load';
@@ -201,6 +202,45 @@ describe('tag rows of a big catalog', () => {
       assert.deepEqual(rows.get(20000)!.objects, [{ classIndex: 14, score: 0.9 }]);
       assert.deepEqual(rows.get(20001)!.objects, [{ classIndex: 0, score: 0.8 }]);
       assert.deepEqual(rows.get(45000)!.colours, [{ colour: 'red', share: 0.5 }]);
+    } finally {
+      catalog.close();
+    }
+  });
+});
+
+describe('tag index under a busy catalog', () => {
+  it('answers from the loaded tags instead of queueing behind a long write, then catches up', async () => {
+    const catalog = await Catalog.open(tempDir('loupe-tag-busy-'));
+    try {
+      const add = async (name: string) => {
+        const [row] = await catalog.rawQuery(
+          `INSERT INTO assets (rel_path, size, mtime_ms, format, width, height, status, indexed_at) VALUES ($1, 1, 0, 'jpeg', 10, 10, 'ok', now()) RETURNING id`,
+          [name],
+        );
+        const id = Number(row.id);
+        await catalog.rawQuery(`INSERT INTO image_labels VALUES ($1, 281, 0.9)`, [id]); // ImageNet 281: tabby cat
+        return id;
+      };
+      const first = await add('a.jpg');
+      const engine = await SearchEngine.load(catalog);
+      const vocab = tagVocabulary();
+      const index = new TagIndex(catalog, vocab);
+      const ctx = { table: engine.rows, catalog };
+      const cats = () => [...index.score(vocab.groups(['cat']), MIN_SEARCH_SCORE, 'sum').ids];
+      await index.sync(ctx);
+      assert.deepEqual(cats(), [first]);
+
+      const second = await add('b.jpg');
+      await engine.refresh([second]);
+      // An index run's transaction holds the catalog for seconds.
+      let writeDone = false;
+      const write = catalog.read(`SELECT sum(hash(i)) AS s FROM range(300000000) t(i)`).then(() => (writeDone = true));
+      await index.sync({ table: engine.rows, catalog }, 50);
+      assert.equal(writeDone, false, 'the search did not wait for the write');
+      assert.deepEqual(cats(), [first], 'it answered from what was loaded');
+      await write;
+      await index.sync({ table: engine.rows, catalog });
+      assert.deepEqual(cats().sort((a, b) => a - b), [first, second], 'the next search sees the new image');
     } finally {
       catalog.close();
     }

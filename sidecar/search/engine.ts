@@ -115,7 +115,6 @@ export class SearchEngine {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly resultMeta = new WeakMap<SearchResult, ResultMeta>();
   private readonly updates = new Mutex();
-  private readonly searching = new Mutex();
   /** Changes made while a reload reads the catalog, replayed onto the new table. */
   private duringReload: Array<{ upserts: readonly SearchableAsset[]; removals: readonly number[] }> | null = null;
   private readonly instance = randomBytes(4).toString('hex');
@@ -249,12 +248,7 @@ export class SearchEngine {
   /**
    * Runs a query. Throws SearchCursorError for a cursor that is malformed or belongs to another query.
    */
-  search(request: SearchRequest | string): Promise<SearchResult> {
-    // One search at a time: the built-in signal and the fusion reuse their buffers.
-    return this.searching.run(() => this.run(request));
-  }
-
-  private async run(request: SearchRequest | string): Promise<SearchResult> {
+  async search(request: SearchRequest | string): Promise<SearchResult> {
     const req: SearchRequest = typeof request === 'string' ? { query: request } : request;
     const query = typeof req.query === 'string' ? req.query : '';
     const limit = Math.max(1, Math.min(Math.floor(Number(req.limit ?? DEFAULT_LIMIT)) || DEFAULT_LIMIT, MAX_LIMIT));
@@ -286,13 +280,12 @@ export class SearchEngine {
       const raw = signals.map((reg) => reg.signal.rank(parsed, ctx));
       let settled = raw as Array<RankedList | null>;
       if (raw.some(isPromise)) {
-        const generation = this.table.generation;
+        // Searches run side by side while slow signals wait (a tag catch-up, a text encoding), and
+        // the synchronous signals reuse their buffers: rank those again once nothing is awaited.
         settled = await Promise.all(raw);
-        if (this.table.generation !== generation) {
-          raw.forEach((r, i) => {
-            if (!isPromise(r)) settled[i] = signals[i].signal.rank(parsed, ctx) as RankedList | null;
-          });
-        }
+        raw.forEach((r, i) => {
+          if (!isPromise(r)) settled[i] = signals[i].signal.rank(parsed, ctx) as RankedList | null;
+        });
       }
       const lists: RankedLists = [];
       settled.forEach((list, i) => {

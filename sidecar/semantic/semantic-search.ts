@@ -43,7 +43,8 @@ export interface SemanticMatch {
  */
 export class SemanticSearch {
   private model: Promise<ClipModel | null> | null = null;
-  private lastNotice: string | null = null;
+  /** What the last query of each text said (searches run side by side, so one slot would mix them up). */
+  private readonly notices = new Map<string, string>();
 
   constructor(
     readonly catalog: Catalog,
@@ -124,11 +125,12 @@ export class SemanticSearch {
       name: 'semantic',
       kind: 'semantic',
       rank: async (query: ParsedQuery): Promise<RankedList | null> => {
-        this.lastNotice = null;
+        const text = query.terms.join(' ');
+        this.notices.delete(text);
         if (query.terms.length === 0) return null;
         try {
-          const { matches, notice } = await this.query(query.terms.join(' '));
-          this.lastNotice = notice;
+          const { matches, notice } = await this.query(text);
+          this.setNotice(text, notice);
           if (matches.length === 0) return null;
           const scores = new Map(matches.map((m) => [m.id, m.similarity]));
           return {
@@ -138,12 +140,18 @@ export class SemanticSearch {
           };
         } catch (err) {
           this.log('warn', `semantic search failed: ${errorMessage(err)}`);
-          this.lastNotice = `semantic search failed: ${errorMessage(err)}`;
+          this.setNotice(text, `semantic search failed: ${errorMessage(err)}`);
           return null;
         }
       },
-      notice: () => this.lastNotice,
+      notice: (query: ParsedQuery) => this.notices.get(query.terms.join(' ')) ?? null,
     };
+  }
+
+  private setNotice(text: string, notice: string | null): void {
+    if (notice === null) return;
+    this.notices.set(text, notice);
+    if (this.notices.size > 64) this.notices.delete(this.notices.keys().next().value as string);
   }
 
   /** Keeps an opened CLIP index in step with catalog changes (opening one is left to the first query). */

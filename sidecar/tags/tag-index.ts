@@ -6,7 +6,6 @@
  */
 import type { Catalog } from '../catalog/catalog';
 import type { SignalContext } from '../search/types';
-import { Mutex } from '../util/mutex';
 import { COLOUR_NAMES } from './colours';
 import { everyAssetInSlices, readTagRows } from './tag-store';
 import type { TagRows } from './image-tags';
@@ -18,6 +17,12 @@ const COLOURS = COLOUR_NAMES.length;
 const COLOUR_ID = new Map<string, number>(COLOUR_NAMES.map((c, i) => [c, i]));
 /** How often an unchanged table still triggers a look at the catalog. */
 const RECHECK_MS = 2000;
+/**
+ * Once loaded, how long a search waits for a catch-up with the catalog. While a big index run writes,
+ * catalog reads queue behind its transactions for seconds; past this, the search answers from what is
+ * loaded (a second or so stale) and the catch-up finishes for the next one.
+ */
+const CATCH_UP_WAIT_MS = 250;
 
 /** The result of one scoring pass: per hit and group, the best score, its concept and object count. */
 export class TagHits {
@@ -69,7 +74,9 @@ export class TagIndex {
   private generation = -1;
   /** `max(indexed_at)` at the last read (as DuckDB prints it). */
   private since: string | null = null;
-  private readonly lock = new Mutex();
+  /** The catch-up under way, and the one that follows it (shared by every caller that came meanwhile). */
+  private current: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
   private checkedAt = 0;
   /** Bumped whenever the index's contents change (caches of query results key on it). */
   version = 0;
@@ -83,42 +90,70 @@ export class TagIndex {
     return this.slotOf.size;
   }
 
-  /** Brings the index up to date with the catalog if the engine's table changed since the last look. */
-  sync(ctx: SignalContext): Promise<void> {
-    return this.lock.run(async () => {
-      const generation = ctx.table.generation;
-      // A re-analysis that leaves an asset's searchable facts alone (an analyzer upgrade) does not
-      // change the table: look at the catalog anyway once in a while.
-      const due = Date.now() - this.checkedAt > RECHECK_MS;
-      if (this.loaded && generation === this.generation && !due) return;
-      this.checkedAt = Date.now();
-      const mark = await this.catalog.read(`SELECT CAST(max(indexed_at) AS VARCHAR) AS t FROM assets`);
-      const now = (mark[0]?.t as string | null) ?? null;
-      if (this.loaded && now === this.since) {
-        this.generation = generation;
-        return;
-      }
-      if (!this.loaded) {
-        await this.loadAll();
-        this.loaded = true;
-      } else if (now !== null) {
-        // Timestamps repeat at their precision: re-read the boundary instant too.
-        const changed = await this.catalog.read(
-          this.since === null ? `SELECT id FROM assets WHERE indexed_at IS NOT NULL` : `SELECT id FROM assets WHERE indexed_at >= CAST($1 AS TIMESTAMP)`,
-          this.since === null ? [] : [this.since],
-        );
-        const ids = changed.map((r) => Number(r.id));
-        const fresh = await readTagRows(this.catalog, ids);
-        for (const id of ids) {
-          const rows = fresh.get(id);
-          if (rows) this.put(id, rows);
-          else this.remove(id);
-        }
-      }
-      this.since = now;
-      this.generation = generation;
-      this.version++;
+  /**
+   * Brings the index up to date with the catalog if the engine's table changed since the last look.
+   * The first load is awaited in full; later catch-ups at most CATCH_UP_WAIT_MS.
+   */
+  sync(ctx: SignalContext, waitMs = CATCH_UP_WAIT_MS): Promise<void> {
+    const run = this.catchUpShared(ctx);
+    if (!this.loaded) return run;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
     });
+    return Promise.race([run, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** One catch-up at a time; callers arriving during one share the next (it sees their changes). */
+  private catchUpShared(ctx: SignalContext): Promise<void> {
+    if (!this.current) {
+      this.current = this.catchUp(ctx).finally(() => {
+        this.current = null;
+      });
+      return this.current;
+    }
+    this.next ??= this.current
+      .catch(() => undefined)
+      .then(() => {
+        this.next = null;
+        return this.catchUpShared(ctx);
+      });
+    return this.next;
+  }
+
+  private async catchUp(ctx: SignalContext): Promise<void> {
+    const generation = ctx.table.generation;
+    // A re-analysis that leaves an asset's searchable facts alone (an analyzer upgrade) does not
+    // change the table: look at the catalog anyway once in a while.
+    const due = Date.now() - this.checkedAt > RECHECK_MS;
+    if (this.loaded && generation === this.generation && !due) return;
+    this.checkedAt = Date.now();
+    const mark = await this.catalog.read(`SELECT CAST(max(indexed_at) AS VARCHAR) AS t FROM assets`);
+    const now = (mark[0]?.t as string | null) ?? null;
+    if (this.loaded && now === this.since) {
+      this.generation = generation;
+      return;
+    }
+    if (!this.loaded) {
+      await this.loadAll();
+      this.loaded = true;
+    } else if (now !== null) {
+      // Timestamps repeat at their precision: re-read the boundary instant too.
+      const changed = await this.catalog.read(
+        this.since === null ? `SELECT id FROM assets WHERE indexed_at IS NOT NULL` : `SELECT id FROM assets WHERE indexed_at >= CAST($1 AS TIMESTAMP)`,
+        this.since === null ? [] : [this.since],
+      );
+      const ids = changed.map((r) => Number(r.id));
+      const fresh = await readTagRows(this.catalog, ids);
+      for (const id of ids) {
+        const rows = fresh.get(id);
+        if (rows) this.put(id, rows);
+        else this.remove(id);
+      }
+    }
+    this.since = now;
+    this.generation = generation;
+    this.version++;
   }
 
   /**
