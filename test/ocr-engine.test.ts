@@ -146,6 +146,18 @@ describe('OCR engine on real images', () => {
     assert.ok(r.text.split('\n').includes('01Aug2018 Incoming Interac e-Transfer 400.00 101,183.92 EX'), r.text);
   });
 
+  it('reads UI-sized text on a large screenshot (the cheap gate would lose it)', async () => {
+    // The paragraph at 80% (about 11 px text) in a corner of a 2560x1440 screen: 3 px at the gate's 480.
+    const piece = await sharp(join(OCR, 'testocr.png')).resize(512).png().toBuffer();
+    const out = join(tempDir('loupe-ocr-screen-'), 'screen.png');
+    await sharp({ create: { width: 2560, height: 1440, channels: 3, background: '#f3f3f3' } })
+      .composite([{ input: piece, left: 200, top: 150 }])
+      .png()
+      .toFile(out);
+    const r = await read(out);
+    assert.deepEqual(r.text.split('\n').slice(0, 3), TESTOCR_LINES.slice(0, 3), r.text);
+  });
+
   it('photos without text stop at the cheap gate', async () => {
     for (const path of [join(SHARED_DATA, 'faces/portraits/portrait.jpg'), join(SHARED_DATA, 'text2image/nature/prairie_falcon.jpg'), join(SHARED_DATA, 'text2image/nature/silver_fir.jpg')]) {
       const r = await read(path);

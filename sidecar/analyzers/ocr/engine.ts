@@ -2,6 +2,7 @@ import { DEFAULT_DB_OPTIONS, rectCorners, minAreaRect, type DbBox, type Point, t
 import type { TextDetector } from './detector';
 import { cropQuad, rotateRaster, unrotatePoint, type Raster } from './raster';
 import type { Recognition, TextRecognizer } from './recognizer';
+import { looksSynthetic } from './synthetic';
 
 export type Rotation = 0 | 90 | 180 | 270;
 
@@ -209,9 +210,10 @@ export class OcrEngine {
     const o = this.options;
     const empty: OcrResult = { text: '', lines: [], rotation: 0, detected: false, boxes: 0, truncated: false, language: null };
     if (raster.width < 2 || raster.height < 2) return empty;
-    // A cheap low-resolution pass first: photos without text stop here. Small images skip it
-    // (the full pass is as cheap).
-    if (Math.max(raster.width, raster.height) > o.gateLimit * 1.2) {
+    // A cheap low-resolution pass first: photos without text stop here. Small images skip it (the
+    // full pass is as cheap), and so do screenshots and other drawn images: their UI-sized text
+    // (9-11 px on a 2560 px screen) vanishes at the gate's size, and they rarely lack text.
+    if (Math.max(raster.width, raster.height) > o.gateLimit * 1.2 && !looksSynthetic(raster)) {
       // Any pixel over the text threshold lets the image through: small text is faint at this size.
       const gate = await this.detector.detect(raster, o.gateLimit);
       if (gate.regions === 0) return empty;
