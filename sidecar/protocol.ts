@@ -100,8 +100,20 @@ export interface RootParams {
   root?: string;
 }
 
+/** The sidecar process's memory, in MB: resident in all, and the JavaScript parts of it. */
+export interface ProcessMemory {
+  rssMB: number;
+  /** JavaScript objects (V8 heap in use). */
+  heapUsedMB: number;
+  /** Memory outside the V8 heap that JavaScript objects hold (Buffers, typed arrays). */
+  externalMB: number;
+  /** The rest of rss: native libraries (DuckDB, libvips, onnxruntime), code, and allocator slack. */
+  nativeMB: number;
+}
+
 export interface IndexStatusResult {
   roots: RootStatus[];
+  memory: ProcessMemory;
 }
 export const IndexStatusRequest = new RequestType<RootParams, IndexStatusResult, void>('index/status');
 

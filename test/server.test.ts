@@ -88,6 +88,10 @@ describe('sidecar server', () => {
       await idle(c);
       const status = await c.connection.sendRequest(IndexStatusRequest, {});
       assert.equal(status.roots[0].images, 12);
+      // The sidecar says where its memory is (what `loupe status` and the stress run report).
+      const m = status.memory;
+      assert.ok(m.rssMB > 30 && m.heapUsedMB > 1 && m.nativeMB > 0, JSON.stringify(m));
+      assert.ok(m.heapUsedMB + m.externalMB + m.nativeMB <= m.rssMB + 1, JSON.stringify(m));
       const result = await c.connection.sendRequest(SearchRequest, { query: 'photo-003', limit: 5 });
       assert.equal(result.items[0].relPath, 'beach/photo-003.jpg');
       assert.equal(result.items[0].root, root);

@@ -58,6 +58,7 @@ import { bearerToken, newToken, refuseReason, tokenMatches } from './auth';
 import type { Logger } from './log';
 import type { RootService } from './root-service';
 import { searchRoots } from './root-search';
+import { processMemory } from '../util/process-memory';
 import { attachEmbeddingIndex } from '../vectors/registry';
 import { similarImages } from '../vectors/similar';
 import { enableSemantic, semanticStatus } from './semantic-rpc';
@@ -242,6 +243,7 @@ export class LoupeServer {
 
     c.onRequest(IndexStatusRequest, guard(async (params) => ({
       roots: await Promise.all(this.rootFor(params?.root).map((r) => r.status())),
+      memory: processMemory(),
     })));
     c.onRequest(IndexRescanRequest, guard((params) => {
       const roots = this.rootFor(params?.root);

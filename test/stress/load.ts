@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { connectToSidecar } from '../../sidecar/client/connect';
-import type { IndexStatusResult, SearchResponse } from '../../sidecar/protocol';
+import type { IndexStatusResult, ProcessMemory, SearchResponse } from '../../sidecar/protocol';
 import { startSidecar, waitFor } from '../helpers/sidecar';
 import { SHARED, tempDir } from '../helpers/temp';
 
@@ -72,6 +72,15 @@ async function main(): Promise<void> {
     }
   });
 
+  // Where the memory is, every few seconds: the sample at the largest rss says what peaks.
+  const samples: ProcessMemory[] = [];
+  const sampler = setInterval(() => {
+    conns[0].connection
+      .sendRequest('index/status', {})
+      .then((s) => samples.push((s as IndexStatusResult).memory))
+      .catch(() => undefined);
+  }, 5000);
+
   const t0 = Date.now();
   // Further batches arrive while the first are indexed; the watcher picks them up.
   for (let start = batch; start < IMAGES; start += batch) {
@@ -112,6 +121,7 @@ async function main(): Promise<void> {
   }, 3_600_000);
   const seconds = (Date.now() - t0) / 1000;
   searching = false;
+  clearInterval(sampler);
   await Promise.all(clients);
 
   // Right answers after all that: renamed files are found under their new name only, deleted ones not at all.
@@ -141,6 +151,14 @@ async function main(): Promise<void> {
     searchErrors: errors,
     searchMs: { p50: pct(sorted, 0.5), p90: pct(sorted, 0.9), p99: pct(sorted, 0.99), max: pct(sorted, 1) },
     sidecarPeakRssMB: hwmMB(pid),
+    memory: {
+      samples: samples.length,
+      atLargestRss: samples.reduce<ProcessMemory | null>((a, b) => (a && a.rssMB >= b.rssMB ? a : b), null),
+      maxHeapUsedMB: Math.max(...samples.map((m) => m.heapUsedMB)),
+      maxExternalMB: Math.max(...samples.map((m) => m.externalMB)),
+      maxNativeMB: Math.max(...samples.map((m) => m.nativeMB)),
+      atEnd: samples[samples.length - 1] ?? null,
+    },
   };
   for (const cc of conns) cc.close();
   await sidecar.stop();
