@@ -60,7 +60,9 @@ export function hoverMarkdown(details: AssetDetails): vscode.MarkdownString {
   if (details.thumbnail) md.appendMarkdown(`![${basename(details.relPath)}](${vscode.Uri.file(details.thumbnail).toString()}|height=160)\n\n`);
   const facts = [details.width && details.height ? `${details.width}×${details.height}` : null, details.format?.toUpperCase() ?? null, formatBytes(details.size), details.takenAt ? details.takenAt.slice(0, 10) : null].filter(Boolean);
   md.appendMarkdown(`**${basename(details.relPath)}** · ${facts.join(' · ')}\n\n`);
-  if (details.tags.length > 0) md.appendMarkdown(`Tags: ${details.tags.slice(0, 6).map((t) => t.name).join(', ')}\n\n`);
+  // The likely tags only (as the panel's chips): the classifier's long tail would mislead here.
+  const tags = details.tags.filter((t) => t.score >= 0.15).slice(0, 6);
+  if (tags.length > 0) md.appendMarkdown(`Tags: ${tags.map((t) => t.name).join(', ')}\n\n`);
   const names = details.faces.map((f) => f.personName).filter((n): n is string => !!n);
   if (names.length > 0) md.appendMarkdown(`People: ${[...new Set(names)].join(', ')}\n\n`);
   const text = details.ocr?.text?.replace(/\s+/g, ' ').trim();

@@ -82,6 +82,11 @@ describe('Loupe panel against a real sidecar', { timeout: 600_000 }, () => {
       const img = document.querySelector('.preview img') as HTMLImageElement | null;
       return !!img && img.complete && img.naturalWidth > 0;
     });
+    // Tags: the likely ones as chips, the classifier's long tail only as a muted line.
+    const chips = await page.locator('.detail section', { hasText: 'Tags' }).locator('.chip').evaluateAll((els) => els.map((e) => [e.textContent, e.getAttribute('title')]));
+    assert.ok(chips.some(([t]) => t === 'bird') && chips.some(([t]) => t === 'animal'), JSON.stringify(chips));
+    assert.ok(chips.every(([, title]) => Number.parseInt(title ?? '0', 10) >= 15), JSON.stringify(chips));
+    assert.match(await page.locator('.detail .less-likely').innerText(), /^Less likely: .+ \d+%/);
     await both('search-detail');
     // Keyboard: Enter on a focused cell opens it; the grid is a labelled grid.
     await page.locator('input.query').fill('');

@@ -6,6 +6,14 @@ import { call, host } from './rpc';
 
 export type ShownAsset = AssetDetails & { src?: string };
 
+/**
+ * Tags from this score up are shown as chips; lower ones (the classifier's long tail: "slug" on a
+ * falcon at 10%) only as a muted line, so the chips read as facts.
+ */
+const LIKELY_TAG = 0.15;
+
+const percent = (score: number) => `${Math.round(score * 100)}%`;
+
 /** An OCR box is [x, y, w, h] or a quadrilateral [x1, y1, ... x4, y4], in original-image pixels. */
 export function boxPoints(box: number[]): string {
   if (box.length >= 8) return [0, 2, 4, 6].map((i) => `${box[i]},${box[i + 1]}`).join(' ');
@@ -31,6 +39,8 @@ export function Detail({ root, id, highlight, onSimilar, onClose }: { root: stri
   const words = highlight.map((x) => x.toLowerCase()).filter((x) => x.length > 1);
   const lineMatches = (text: string) => words.some((wd) => text.toLowerCase().includes(wd));
   const name = a.relPath.split('/').pop() ?? a.relPath;
+  const likely = a.tags.filter((t) => t.score >= LIKELY_TAG);
+  const unlikely = a.tags.filter((t) => t.score < LIKELY_TAG);
   return (
     <aside class="detail" aria-label={`Details of ${name}`}>
       <div class="detail-head">
@@ -67,7 +77,10 @@ export function Detail({ root, id, highlight, onSimilar, onClose }: { root: stri
       {a.tags.length > 0 && (
         <section>
           <h3>Tags</h3>
-          <div class="chips">{a.tags.map((t) => <Chip key={t.name} title={`${Math.round(t.score * 100)}%`}>{t.name}</Chip>)}</div>
+          <div class="chips">{likely.map((t) => <Chip key={t.name} title={percent(t.score)}>{t.name}</Chip>)}</div>
+          {unlikely.length > 0 && (
+            <p class="hint less-likely">{likely.length ? 'Less likely' : 'Possibly'}: {unlikely.map((t) => `${t.name} ${percent(t.score)}`).join(', ')}</p>
+          )}
         </section>
       )}
       {a.faces.length > 0 && (
