@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ResponseError } from 'vscode-jsonrpc';
@@ -26,6 +26,7 @@ import { makeImage, writeFile } from './fixtures/images';
 import { CLI, REPO } from './helpers/cli';
 import { startSidecar, waitFor, type RunningSidecar } from './helpers/sidecar';
 import { tempDir } from './helpers/temp';
+import { RootWatcher } from '../sidecar/server/root-watcher';
 
 async function makeLibrary(count: number, size: [number, number] = [64, 48]): Promise<string> {
   const root = tempDir();
@@ -341,5 +342,49 @@ describe('sidecar lifecycle', () => {
     const check = await Catalog.open(root);
     for (const row of done) assert.equal((await check.getAssetByPath(row.rel_path as string))?.indexedAt, row.t);
     check.close();
+  });
+});
+
+describe('root watcher', () => {
+  it('watches folders, not files: sees files added, changed and removed at any depth, new folders too, never its own state', async () => {
+    const root = tempDir('loupe-watch-');
+    mkdirSync(join(root, 'a', 'b'), { recursive: true });
+    mkdirSync(join(root, '.loupe'));
+    mkdirSync(join(root, 'node_modules', 'x'), { recursive: true });
+    for (let i = 0; i < 200; i++) writeFileSync(join(root, 'a', `f${i}.png`), '');
+    let settled = 0;
+    const errors: unknown[] = [];
+    const watcher = new RootWatcher(root, {
+      excludes: ['node_modules'],
+      stateDir: join(root, '.loupe'),
+      debounceMs: 100,
+      onSettled: () => settled++,
+      onError: (e) => errors.push(e),
+    });
+    await watcher.start();
+    try {
+      assert.equal(watcher.watchedFolders, 3, 'root, a, a/b: one watch per folder, none per file, none in excluded or state folders');
+      const step = async (what: string, act: () => void) => {
+        const before = settled;
+        act();
+        await waitFor(what, () => settled > before, 5000);
+      };
+      await step('a file added deep down', () => writeFileSync(join(root, 'a', 'b', 'new.png'), 'x'));
+      await step('a file changed in place', () => writeFileSync(join(root, 'a', 'f1.png'), 'changed'));
+      await step('a file removed', () => rmSync(join(root, 'a', 'f2.png')));
+      await step('a new folder', () => mkdirSync(join(root, 'c')));
+      await waitFor('the new folder is watched', () => watcher.watchedFolders === 4, 5000);
+      await step('a file in the new folder', () => writeFileSync(join(root, 'c', 'pic.png'), 'x'));
+      await step('a folder removed', () => rmSync(join(root, 'a'), { recursive: true }));
+      await waitFor('its watches let go', () => watcher.watchedFolders === 2, 5000);
+      const quiet = settled;
+      writeFileSync(join(root, '.loupe', 'catalog.duckdb.wal'), 'x');
+      writeFileSync(join(root, 'node_modules', 'x', 'icon.png'), 'x');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(settled, quiet, 'Loupe\'s own writes and excluded folders trigger nothing');
+      assert.deepEqual(errors, []);
+    } finally {
+      await watcher.close();
+    }
   });
 });
