@@ -15,6 +15,8 @@ const SCALARS: Record<Quantization, ScalarKind> = { f32: ScalarKind.F32, f16: Sc
 const CONNECTIVITY = 16;
 const EXPANSION_ADD = 32;
 const EXPANSION_SEARCH = 64;
+/** Neighbours fetched per search before the k best are kept. */
+const SEARCH_CANDIDATES = 1000;
 /** Rows per catalog read while rebuilding (each row is one 1280-float list). */
 const READ_BATCH = 2000;
 /** Incremental changes are written to disk this long after the last one. */
@@ -517,7 +519,9 @@ export class EmbeddingIndex {
   /** The k nearest indexed vectors to a prepared vector, most similar first. */
   searchVector(vector: Float32Array, k: number, exclude?: number): Neighbour[] {
     if (!this.index || this.size === 0 || k <= 0) return [];
-    const want = Math.min(this.size, k + (exclude !== undefined ? 1 : 0));
+    // A wide HNSW search finds more of the true top 10 (bench tags, 100,000 1280-d f16 vectors:
+    // recall@10 0.90 from k=10 or k=100, 0.97 from k=1000, at 0.4 vs 4.8 ms).
+    const want = Math.min(this.size, Math.max(k, SEARCH_CANDIDATES) + (exclude !== undefined ? 1 : 0));
     const m = this.index.search(vector, want, 1);
     return this.matchesToNeighbours(m.keys, m.distances, 0, m.keys.length, exclude).slice(0, k);
   }
