@@ -61,7 +61,7 @@ export function hoverMarkdown(details: AssetDetails): vscode.MarkdownString {
   const facts = [details.width && details.height ? `${details.width}×${details.height}` : null, details.format?.toUpperCase() ?? null, formatBytes(details.size), details.takenAt ? details.takenAt.slice(0, 10) : null].filter(Boolean);
   md.appendMarkdown(`**${basename(details.relPath)}** · ${facts.join(' · ')}\n\n`);
   // The likely tags only (as the panel's chips): the classifier's long tail would mislead here.
-  const tags = details.tags.filter((t) => t.score >= 0.15).slice(0, 6);
+  const tags = details.tags.filter((t) => t.likely).slice(0, 6);
   if (tags.length > 0) md.appendMarkdown(`Tags: ${tags.map((t) => t.name).join(', ')}\n\n`);
   const names = details.faces.map((f) => f.personName).filter((n): n is string => !!n);
   if (names.length > 0) md.appendMarkdown(`People: ${[...new Set(names)].join(', ')}\n\n`);

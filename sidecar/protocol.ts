@@ -185,6 +185,8 @@ export interface AssetTag {
   score: number;
   count: number;
   source: 'label' | 'object' | 'colour';
+  /** Confident enough to show as a fact (score >= 0.15); the rest are the classifier's long tail. */
+  likely: boolean;
 }
 
 export interface AssetDetails {

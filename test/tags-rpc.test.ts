@@ -56,6 +56,10 @@ describe('tags over the sidecar protocol and the CLI', () => {
       const bird = details.tags.find((t) => t.name === 'bird')!;
       assert.ok(bird.score > 0.2 && bird.score <= 1 && bird.count >= 1 && bird.source === 'object', JSON.stringify(bird));
       for (let i = 1; i < details.tags.length; i++) assert.ok(details.tags[i - 1].score >= details.tags[i].score);
+      // Likely tags are the confident ones (the UI shows the rest as "less likely").
+      assert.ok(bird.likely);
+      assert.ok(details.tags.every((t) => t.likely === t.score >= 0.15), JSON.stringify(details.tags));
+      assert.ok(details.tags.some((t) => !t.likely), 'the falcon has a long tail of unlikely classes');
     } finally {
       c.close();
       await sidecar.stop();

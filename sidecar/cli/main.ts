@@ -15,7 +15,7 @@ import { findDuplicateGroups } from '../duplicates/find-groups';
 import { FaceLibrary } from '../faces/library';
 import { parseServeArgs, serve } from '../server/serve-command';
 import { runTextCommand } from './text-command';
-import { enableTags, tagsOfAssets } from '../tags/tags';
+import { enableTags, tagsOfAssets, toAssetTag } from '../tags/tags';
 import { analyzeFile } from '../tags/analyze-file';
 import { countedName } from '../tags/image-tags';
 import { loadDefaultAnalyzers } from '../analyzers/default-analyzers';
@@ -205,7 +205,7 @@ async function cmdTags(args: string[]): Promise<number> {
   if (!existsSync(abs)) throw new Error(`${target}: no such file or folder`);
   if (statSync(abs).isFile()) {
     const { tags } = await analyzeFile(abs, await loadDefaultAnalyzers());
-    const out = tags.map((t) => ({ name: t.name, score: Math.round(t.score * 1000) / 1000, count: t.count, source: t.source }));
+    const out = tags.map(toAssetTag);
     print(values.json ? JSON.stringify({ path: abs, tags: out }) : `${target}: ${tagLine(out)}`);
     return 0;
   }

@@ -99,6 +99,7 @@ export class RootWatcher {
   }
 
   private unwatchBelow(path: string): void {
+    if (!this.dirs.has(path)) return; // a file, or a folder we never watched: nothing below it either
     for (const [dir, w] of this.dirs) {
       if (dir === path || dir.startsWith(path + sep)) {
         w.close();

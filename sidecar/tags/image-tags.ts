@@ -13,6 +13,8 @@ export const MIN_TAG_SCORE = 0.05;
 export const TAG_FILTER_SCORE = 0.05;
 /** The search signal ranks images whose concept score reaches this. */
 export const MIN_SEARCH_SCORE = 0.02;
+/** Tags at or above this score are shown as facts; lower ones as "less likely" (the classifier's long tail). */
+export const LIKELY_TAG_SCORE = 0.15;
 /** Tags listed per image. */
 export const MAX_TAGS = 15;
 

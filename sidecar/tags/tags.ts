@@ -2,7 +2,7 @@
 import type { Catalog } from '../catalog/catalog';
 import type { AssetTag } from '../protocol';
 import type { SearchEngine } from '../search/engine';
-import { imageTags, type ImageTag } from './image-tags';
+import { imageTags, LIKELY_TAG_SCORE, type ImageTag } from './image-tags';
 import { TagSignal, tagFilter } from './tag-signal';
 import { readTagRows } from './tag-store';
 import { tagVocabulary } from './vocabulary';
@@ -28,7 +28,7 @@ export function enableTags(engine: SearchEngine, options: { warm?: boolean; onEr
 }
 
 export function toAssetTag(t: ImageTag): AssetTag {
-  return { name: t.name, score: Math.round(t.score * 1000) / 1000, count: t.count, source: t.source };
+  return { name: t.name, score: Math.round(t.score * 1000) / 1000, count: t.count, source: t.source, likely: t.score >= LIKELY_TAG_SCORE };
 }
 
 /** One asset's tags, best first. */

@@ -7,11 +7,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { exactSearch, MetricKind } from 'usearch';
 import { newHnswIndex, type Quantization } from '../../sidecar/vectors/embedding-index';
-import { log, round } from './common';
+import { log, quantile, round } from './common';
 
 export function percentile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return round(s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))], 2);
+  return round(quantile([...values].sort((a, b) => a - b), q), 2);
 }
 
 setFlagsFromString('--expose-gc');

@@ -6,12 +6,6 @@ import { call, host } from './rpc';
 
 export type ShownAsset = AssetDetails & { src?: string };
 
-/**
- * Tags from this score up are shown as chips; lower ones (the classifier's long tail: "slug" on a
- * falcon at 10%) only as a muted line, so the chips read as facts.
- */
-const LIKELY_TAG = 0.15;
-
 const percent = (score: number) => `${Math.round(score * 100)}%`;
 
 /** An OCR box is [x, y, w, h] or a quadrilateral [x1, y1, ... x4, y4], in original-image pixels. */
@@ -39,8 +33,9 @@ export function Detail({ root, id, highlight, onSimilar, onClose }: { root: stri
   const words = highlight.map((x) => x.toLowerCase()).filter((x) => x.length > 1);
   const lineMatches = (text: string) => words.some((wd) => text.toLowerCase().includes(wd));
   const name = a.relPath.split('/').pop() ?? a.relPath;
-  const likely = a.tags.filter((t) => t.score >= LIKELY_TAG);
-  const unlikely = a.tags.filter((t) => t.score < LIKELY_TAG);
+  // Likely tags as chips; the classifier's long tail ("slug" on a falcon at 10%) only as a muted line.
+  const likely = a.tags.filter((t) => t.likely);
+  const unlikely = a.tags.filter((t) => !t.likely);
   return (
     <aside class="detail" aria-label={`Details of ${name}`}>
       <div class="detail-head">
