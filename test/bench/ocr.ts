@@ -122,18 +122,19 @@ function summarise(rows: Array<{ errors: number; length: number }>): number {
   return n === 0 ? Number.NaN : round(e / n, 4);
 }
 
-/** RSS of a fresh process that decodes and reads one image. */
+/** Peak RSS (VmHWM, see peakRssMB) of a fresh process that loads the models, decodes and reads one image. */
 function peakRss(path: string): { maxRssMB: number; ms: number; lines: number } | { error: string } {
   const script = `
     const { decodeImage } = require('./sidecar/decode/decode');
     const { recognizeDecoded } = require('./sidecar/analyzers/ocr/analyzer');
     const { loadOcrEngine } = require('./sidecar/analyzers/ocr/load');
+    const { peakRssMB } = require('./test/bench/common');
     (async () => {
       const engine = await loadOcrEngine({ intraOpThreads: 2 });
       const t = performance.now();
       const r = await recognizeDecoded(engine, await decodeImage(${JSON.stringify(path)}, 'x'));
       const ms = performance.now() - t;
-      process.stdout.write(JSON.stringify({ maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), ms: Math.round(ms), lines: r.lines.length }));
+      process.stdout.write(JSON.stringify({ maxRssMB: Math.round(peakRssMB().peakRssMB), ms: Math.round(ms), lines: r.lines.length }));
     })().catch((e) => { process.stdout.write(JSON.stringify({ error: String(e) })); });`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO_ROOT, encoding: 'utf8' });
   try {
