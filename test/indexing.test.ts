@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, renameSync, rmSync, utimesSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, utimesSync, writeFileSync, mkdirSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
 import { Catalog } from '../sidecar/catalog/catalog';
 import { indexRoot } from '../sidecar/pipeline/indexer';
@@ -9,6 +11,7 @@ import type { IndexProgress } from '../sidecar/pipeline/progress';
 import { SCHEMA_VERSION } from '../sidecar/catalog/migrations';
 import type { Analyzer } from '../sidecar/pipeline/analyzer';
 import type { DecodedImage } from '../sidecar/decode/decode';
+import { readExif } from '../sidecar/decode/exif';
 import { pdqAnalyzer } from '../sidecar/analyzers/pdq-analyzer';
 import { colourAnalyzer } from '../sidecar/analyzers/colour-analyzer';
 import { makeAnimatedGif, makeImage, writeFile } from './fixtures/images';
@@ -333,5 +336,24 @@ describe('changing the thumbnail size', () => {
     } finally {
       catalog.close();
     }
+  });
+});
+
+describe('memory per image', () => {
+  it('reading EXIF keeps nothing per image (the library caches each options object it is given)', async () => {
+    // Heap growth after many reads, with garbage collected: a per-call options literal kept ~10 KB each.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const jpeg = readFileSync(join(SHARED_DATA, 'pdq/data/reg-test-input/exif-rotn/exif-rotn-6.jpg'));
+    const facts = await readExif(jpeg);
+    assert.equal(facts.cameraModel, 'SM-G930V');
+    assert.equal(facts.takenAt, '2017-11-07T22:14:06');
+    for (let i = 0; i < 200; i++) await readExif(jpeg);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 3000; i++) await readExif(jpeg);
+    gc();
+    const grownMB = (process.memoryUsage().heapUsed - before) / 1048576;
+    assert.ok(grownMB < 5, `heap grew ${grownMB.toFixed(1)} MB over 3,000 EXIF reads`);
   });
 });

@@ -31,22 +31,29 @@ function finiteIn(value: unknown, limit: number): number | null {
   return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= limit ? value : null;
 }
 
+/**
+ * One options object for every call: exifr caches the parsed form of each options object it sees in a
+ * Map keyed by identity and never lets go, so a fresh literal per image kept ~10 KB per image alive
+ * (1 GB of heap at 100,000 images).
+ */
+const EXIF_OPTIONS = Object.freeze({
+  tiff: true,
+  exif: true,
+  gps: true,
+  ifd1: false,
+  xmp: false,
+  icc: false,
+  iptc: false,
+  jfif: false,
+  ihdr: false,
+  reviveValues: false,
+  translateValues: false,
+});
+
 /** Reads the few EXIF facts Loupe filters on. Never throws: bad EXIF just means no facts. */
 export async function readExif(input: Buffer | string): Promise<ExifFacts> {
   try {
-    const tags = (await exifr.parse(input, {
-      tiff: true,
-      exif: true,
-      gps: true,
-      ifd1: false,
-      xmp: false,
-      icc: false,
-      iptc: false,
-      jfif: false,
-      ihdr: false,
-      reviveValues: false,
-      translateValues: false,
-    })) as Record<string, unknown> | undefined;
+    const tags = (await exifr.parse(input, EXIF_OPTIONS)) as Record<string, unknown> | undefined;
     if (!tags) return NONE;
     const lat = finiteIn(tags.latitude, 90);
     const lon = finiteIn(tags.longitude, 180);

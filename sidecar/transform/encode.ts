@@ -35,8 +35,11 @@ const KEPT_TAGS: Record<'IFD0' | 'IFD2', string[]> = {
   IFD2: ['DateTimeOriginal', 'DateTimeDigitized', 'LensMake', 'LensModel'],
 };
 
+// Shared, not a literal per call: exifr keeps every options object it is given (see decode/exif.ts).
+const EXIF_WITHOUT_GPS_OPTIONS = Object.freeze({ tiff: true, exif: true, gps: false, interop: false, ifd1: false, xmp: false, icc: false, translateValues: false, reviveValues: false, mergeOutput: false });
+
 async function exifWithoutGps(input: string | Buffer): Promise<Record<string, Record<string, string>>> {
-  const parsed = (await exifr.parse(input, { tiff: true, exif: true, gps: false, interop: false, ifd1: false, xmp: false, icc: false, translateValues: false, reviveValues: false, mergeOutput: false }).catch(() => null)) as
+  const parsed = (await exifr.parse(input, EXIF_WITHOUT_GPS_OPTIONS).catch(() => null)) as
     | { ifd0?: Record<string, unknown>; exif?: Record<string, unknown> }
     | null;
   const out: Record<string, Record<string, string>> = {};
