@@ -179,7 +179,10 @@ function PersonPage({ person, others, onBack }: { person: RootedPerson; others: 
   );
 }
 
-function ReviewQueue({ queue, onDone }: { queue: RootedSuggestion[]; onDone: () => void }) {
+function ReviewQueue({ queue: offered, onDone }: { queue: RootedSuggestion[]; onDone: () => void }) {
+  // The queue is fixed when review starts: the suggestion list reloads after every decision (index/changed),
+  // and a list that shrank under the cursor would skip a face and change the "n of m" count mid-review.
+  const [queue] = useState(offered);
   const [index, setIndex] = useState(0);
   const [done, setDone] = useState({ accepted: 0, rejected: 0 });
   const [busy, setBusy] = useState(false);
