@@ -36,19 +36,28 @@ function hwmMB(pid: number): number {
 
 async function main(): Promise<void> {
   const root = tempDir('loupe-load-');
-  // 64 distinct small images, written under many names (varied enough for decoding, hashing and search).
+  // 64 small base images of different sizes and colours; each file gets its own pixels (its number is stamped
+  // into the first row), so every file is a distinct image to decode, hash and thumbnail.
   const variants = await Promise.all(
     Array.from({ length: 64 }, (_, i) =>
-      sharp({ create: { width: 48 + (i % 5) * 16, height: 40 + (i % 3) * 16, channels: 3, background: { r: (i * 37) % 256, g: (i * 91) % 256, b: (i * 53) % 256 } } }).png().toBuffer(),
+      sharp({ create: { width: 48 + (i % 5) * 16, height: 40 + (i % 3) * 16, channels: 3, background: { r: (i * 37) % 256, g: (i * 91) % 256, b: (i * 53) % 256 } } })
+        .raw()
+        .toBuffer({ resolveWithObject: true }),
     ),
   );
+  const imageOf = (n: number): Promise<Buffer> => {
+    const { data, info } = variants[n % variants.length];
+    const pixels = Buffer.from(data);
+    for (let bit = 0; bit < 32; bit++) pixels.fill((n >>> bit) & 1 ? 255 : 0, bit * 3, bit * 3 + 3);
+    return sharp(pixels, { raw: { width: info.width, height: info.height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  };
   const nameOf = (i: number) => join(`batch-${Math.floor(i / 5000)}`, `${WORDS[i % WORDS.length]}-${WORDS[(i * 7) % WORDS.length]}-${i}.png`);
-  const write = (i: number) => {
+  const write = async (i: number) => {
     if (i % 5000 === 0) mkdirSync(join(root, `batch-${i / 5000}`), { recursive: true });
-    writeFileSync(join(root, nameOf(i)), variants[i % variants.length]);
+    writeFileSync(join(root, nameOf(i)), await imageOf(i));
   };
   const batch = Math.max(1000, Math.floor(IMAGES / 10));
-  for (let i = 0; i < batch; i++) write(i);
+  for (let i = 0; i < batch; i++) await write(i);
 
   const sidecar = await startSidecar([root], [], { LOUPE_MODELS_DIR: join(SHARED, 'models'), LOUPE_ANALYZERS: ANALYZERS });
   const pid = sidecar.child.pid!;
@@ -88,7 +97,7 @@ async function main(): Promise<void> {
       const s = (await conns[0].connection.sendRequest('index/status', {})) as IndexStatusResult;
       return s.roots[0].images >= start * 0.5;
     }, 3_600_000);
-    for (let i = start; i < Math.min(IMAGES, start + batch); i++) write(i);
+    for (let i = start; i < Math.min(IMAGES, start + batch); i++) await write(i);
     process.stderr.write(`${Math.min(IMAGES, start + batch)} files written\n`);
   }
   // Churn: adds, renames and deletes while the index catches up.
@@ -102,7 +111,7 @@ async function main(): Promise<void> {
     if (kind === 0) {
       adds++;
       mkdirSync(join(root, 'added'), { recursive: true });
-      writeFileSync(join(root, 'added', `new-${k}.png`), variants[k % variants.length]);
+      writeFileSync(join(root, 'added', `new-${k}.png`), await imageOf(IMAGES + k));
     } else if (gone.has(path) || renamed.has(path)) {
       continue;
     } else if (kind === 1) {
