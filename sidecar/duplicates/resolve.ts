@@ -84,13 +84,7 @@ export async function resolveGroup(catalog: Catalog, request: ResolveRequest, on
   crashPoint('resolve:started');
   try {
     await applyRewrites(catalog, id, journal, planned);
-    for (const t of journal.trash) {
-      t.startedAt = Date.now();
-      await saveJournal(catalog, id, 'applying', journal);
-      crashPoint('trash:before-move');
-      [t.trashed] = await moveToTrash([join(catalog.root, t.relPath)]);
-      crashPoint('trash:moved');
-    }
+    await trashJournalled(catalog, id, journal);
     await catalog.applyScan({ ...emptyChanges(), removed: trashIds });
     crashPoint('resolve:catalog-updated');
     onRemoved?.(trashIds);
@@ -98,6 +92,20 @@ export async function resolveGroup(catalog: Catalog, request: ResolveRequest, on
     return toResult(id, group.key, 'applied', journal, null);
   } catch (err) {
     throw await failJournal(catalog, id, journal, err);
+  }
+}
+
+/**
+ * Moves a journal's files to the OS trash one by one, saving the journal before each move so a crash
+ * between the save and the move is rolled back on the next start.
+ */
+async function trashJournalled(catalog: Catalog, id: number, journal: Journal): Promise<void> {
+  for (const t of journal.trash) {
+    t.startedAt = Date.now();
+    await saveJournal(catalog, id, 'applying', journal);
+    crashPoint('trash:before-move');
+    [t.trashed] = await moveToTrash([join(catalog.root, t.relPath)]);
+    crashPoint('trash:moved');
   }
 }
 
@@ -117,13 +125,7 @@ export async function trashAssets(catalog: Catalog, assetIds: number[], onRemove
   const journal: Journal = { keep: [], trash: relPaths.map((relPath) => ({ relPath, trashed: null, startedAt: null })), rewrites: [] };
   const id = await startJournal(catalog, key, journal);
   try {
-    for (const t of journal.trash) {
-      t.startedAt = Date.now();
-      await saveJournal(catalog, id, 'applying', journal);
-      crashPoint('trash:before-move');
-      [t.trashed] = await moveToTrash([join(catalog.root, t.relPath)]);
-      crashPoint('trash:moved');
-    }
+    await trashJournalled(catalog, id, journal);
     await catalog.applyScan({ ...emptyChanges(), removed: assetIds });
     onRemoved?.(assetIds);
     await saveJournal(catalog, id, 'applied', journal);
